@@ -1,0 +1,39 @@
+# Every target creates or reuses .venv and installs what it needs by itself.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint typecheck unit contract e2e clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+## The service on its embedded local AWS stack (Swagger UI at http://127.0.0.1:$${PORT:-8000}/v1/ui/)
+run: $(STAMP)
+	$(BIN)/provider-accounts serve
+
+## The whole suite: lint, types, unit, integration, API, Schemathesis, end-to-end
+test: lint typecheck
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+contract: $(STAMP)
+	$(BIN)/pytest tests/contract
+
+e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache .ruff_cache .mypy_cache

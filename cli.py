@@ -1,0 +1,85 @@
+"""The `provider-accounts` command: serve, bootstrap, seed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from core.config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = argparse.ArgumentParser(prog="provider-accounts", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the API (APP_ENV=local: on an embedded AWS stack)")
+    commands.add_parser("bootstrap", help="create missing tables, user pool and app client")
+    seed = commands.add_parser("seed", help="load license records from a CSV file")
+    seed.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"provider-accounts: invalid settings: {_first_error(error)}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    if args.command == "serve":
+        return serve(settings)
+    if args.command == "bootstrap":
+        from core.local.stack import provision
+
+        print(json.dumps(provision(settings).as_settings(), indent=2))
+        return 0
+    from core.local.seed import SeedError
+    from core.local.stack import seed_file
+
+    try:
+        count = seed_file(settings, args.file)
+    except SeedError as error:
+        print(f"provider-accounts: {error}; nothing was loaded", file=sys.stderr)
+        return 1
+    print(f"loaded {count} license records")
+    return 0
+
+
+def serve(settings: Settings) -> int:
+    """Serve on 127.0.0.1 (local) or all interfaces (aws) until interrupted."""
+    import uvicorn
+
+    from handlers.app import create_app
+
+    stack = None
+    host = "0.0.0.0"  # noqa: S104 - in AWS the container's port is what is published
+    if settings.is_local:
+        from core.local.stack import STACK_FILE, start_local_stack
+
+        stack = start_local_stack(settings)
+        settings = stack.settings
+        host = "127.0.0.1"
+        print(f"Local AWS stack at {settings.aws_endpoint_url}; described in {STACK_FILE}")
+        print(f"Swagger UI: http://127.0.0.1:{settings.port}/v1/ui/")
+        print(f"Emails are written to {settings.outbox_dir.resolve()}")
+    try:
+        uvicorn.run(create_app(settings), host=host, port=settings.port, proxy_headers=True)
+    finally:
+        if stack is not None:
+            stack.stop()
+    return 0
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+    return f"{where}: {first.get('msg', 'invalid')}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

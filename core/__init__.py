@@ -1,0 +1,1 @@
+"""Domain core of provider-accounts: settings, services, models and adapters; no HTTP here."""

@@ -1,0 +1,47 @@
+"""Sliding-window attempt counts in the rate-limit table, shared by every instance."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+
+from core.adapters import keys
+from core.adapters.aws_errors import aws_call
+
+
+class DynamoAttemptCounter:
+    """Records one item per attempt; items expire through the table's ttl attribute."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def record_and_count(self, key: str, now: datetime, window_seconds: int) -> int:
+        """Record an attempt under `key` and return the attempts within the window, this one too."""
+        expires = int((now + timedelta(seconds=window_seconds)).timestamp()) + 1
+        with aws_call("dynamodb", "PutItem"):
+            self._table.put_item(
+                Item={
+                    "pk": key,
+                    "sk": f"{keys.to_stored(now)}#{uuid.uuid4().hex}",
+                    "ttl": expires,
+                }
+            )
+        window_start = keys.to_stored(now - timedelta(seconds=window_seconds))
+        # DynamoDB deletes expired items lazily (and moto never does): filter on ttl as well.
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(key) & Key("sk").gt(window_start),
+            "FilterExpression": Attr("ttl").gt(int(now.timestamp())),
+            "Select": "COUNT",
+            "ConsistentRead": True,
+        }
+        total = 0
+        with aws_call("dynamodb", "Query"):
+            while True:
+                page = self._table.query(**kwargs)
+                total += int(page["Count"])
+                if "LastEvaluatedKey" not in page:
+                    return total
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,56 @@
+"""Turn botocore failures into the core's retryable or non-retryable errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from core.errors import ServiceError, UpstreamFailed, UpstreamUnavailable
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "ServiceUnavailable",
+        "InternalServerError",
+        "InternalErrorException",
+        "InternalFailure",
+    }
+)
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a ClientError."""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def aws_call(service: str, operation: str) -> Iterator[None]:
+    """Run one AWS call; unexpected failures become UpstreamUnavailable or UpstreamFailed."""
+    try:
+        yield
+    except ServiceError:
+        raise
+    except ClientError as error:
+        code = error_code(error)
+        log.warning("aws call failed service=%s operation=%s code=%s", service, operation, code)
+        if code in RETRYABLE_CODES:
+            raise UpstreamUnavailable() from error
+        raise UpstreamFailed() from error
+    except BotoCoreError as error:
+        log.warning(
+            "aws call failed service=%s operation=%s error=%s",
+            service,
+            operation,
+            type(error).__name__,
+        )
+        raise UpstreamUnavailable() from error

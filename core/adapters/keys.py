@@ -1,0 +1,57 @@
+"""The provider table's key layout and the time format stored in it, in one place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+LICENSE_INDEX = "licenseLookup"
+
+
+def provider_pk(compact: str, provider_id: str) -> str:
+    """Partition key shared by a provider's record, licenses and history."""
+    return f"{compact}#PROVIDER#{provider_id}"
+
+
+def provider_sk(compact: str) -> str:
+    """Sort key of the provider record itself."""
+    return f"{compact}#PROVIDER"
+
+
+def license_sk(compact: str, jurisdiction: str, license_type: str) -> str:
+    """Sort key of one license record."""
+    return f"{compact}#LICENSE#{jurisdiction}#{license_type}"
+
+
+def history_sk(compact: str, occurred_at: datetime, event_id: str) -> str:
+    """Sort key of one account event; sorts by time."""
+    return f"{compact}#HISTORY#{to_stored(occurred_at)}#{event_id}"
+
+
+def history_prefix(compact: str) -> str:
+    """Prefix of every history sort key of a provider."""
+    return f"{compact}#HISTORY#"
+
+
+def email_pk(email: str) -> str:
+    """Key of the item that reserves a registered email for one provider."""
+    return f"EMAIL#{email.lower()}"
+
+
+def license_lookup_pk(compact: str, jurisdiction: str) -> str:
+    """Index partition key: licenses by compact and jurisdiction."""
+    return f"{compact}#{jurisdiction}"
+
+
+def license_lookup_sk(family_name: str, given_name: str) -> str:
+    """Index sort key: case-folded family and given name."""
+    return f"{family_name.strip().casefold()}#{given_name.strip().casefold()}"
+
+
+def to_stored(moment: datetime) -> str:
+    """UTC ISO-8601 with microseconds and a Z; sorts lexically in time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_stored(value: str) -> datetime:
+    """Parse a time written by to_stored."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

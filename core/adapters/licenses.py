@@ -1,0 +1,92 @@
+"""License records in the provider table, found through the licenseLookup index."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from core.adapters import keys
+from core.adapters.aws_errors import aws_call
+from core.models import License, LicenseFacts
+
+
+class DynamoLicenseStore:
+    """Reads and writes license records."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def find_match(self, facts: LicenseFacts) -> License | None:
+        """The license record matching every stated fact, if there is exactly one provider."""
+        condition = Key("licenseLookupPk").eq(
+            keys.license_lookup_pk(facts.compact, facts.jurisdiction)
+        ) & Key("licenseLookupSk").eq(keys.license_lookup_sk(facts.family_name, facts.given_name))
+        items: list[dict[str, Any]] = []
+        with aws_call("dynamodb", "Query"):
+            kwargs: dict[str, Any] = {
+                "IndexName": keys.LICENSE_INDEX,
+                "KeyConditionExpression": condition,
+            }
+            while True:
+                page = self._table.query(**kwargs)
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        matches = [lic for lic in map(_to_license, items) if lic.matches(facts)]
+        # Two different providers with identical facts cannot be told apart: match neither.
+        if len({lic.provider_id for lic in matches}) != 1:
+            return None
+        return matches[0]
+
+    def list_for_provider(self, compact: str, provider_id: str) -> list[License]:
+        """Every license record of one provider."""
+        condition = Key("pk").eq(keys.provider_pk(compact, provider_id)) & Key("sk").begins_with(
+            f"{compact}#LICENSE#"
+        )
+        with aws_call("dynamodb", "Query"):
+            items = self._table.query(KeyConditionExpression=condition).get("Items", [])
+        return [_to_license(item) for item in items]
+
+    def put(self, lic: License) -> None:
+        """Write one license record (used by seeding)."""
+        with aws_call("dynamodb", "PutItem"):
+            self._table.put_item(Item=license_item(lic))
+
+
+def license_item(lic: License) -> dict[str, Any]:
+    """The stored form of a license record."""
+    return {
+        "pk": keys.provider_pk(lic.compact, lic.provider_id),
+        "sk": keys.license_sk(lic.compact, lic.jurisdiction, lic.license_type),
+        "type": "license",
+        "providerId": lic.provider_id,
+        "compact": lic.compact,
+        "jurisdiction": lic.jurisdiction,
+        "licenseType": lic.license_type,
+        "licenseNumber": lic.license_number,
+        "givenName": lic.given_name,
+        "familyName": lic.family_name,
+        "dateOfBirth": lic.date_of_birth.isoformat(),
+        "ssnLastFour": lic.ssn_last_four,
+        "licenseStatus": lic.license_status,
+        "licenseLookupPk": keys.license_lookup_pk(lic.compact, lic.jurisdiction),
+        "licenseLookupSk": keys.license_lookup_sk(lic.family_name, lic.given_name),
+    }
+
+
+def _to_license(item: dict[str, Any]) -> License:
+    return License(
+        provider_id=item["providerId"],
+        compact=item["compact"],
+        jurisdiction=item["jurisdiction"],
+        license_type=item["licenseType"],
+        license_number=item["licenseNumber"],
+        given_name=item["givenName"],
+        family_name=item["familyName"],
+        date_of_birth=date.fromisoformat(item["dateOfBirth"]),
+        ssn_last_four=item["ssnLastFour"],
+        license_status=item["licenseStatus"],
+    )

@@ -1,0 +1,305 @@
+"""Provider records: registration, recovery tokens, claims and account history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from core.adapters import keys
+from core.adapters.aws_errors import aws_call, error_code
+from core.errors import ConditionFailed
+from core.models import AccountEvent, PendingRecovery, Provider
+
+EMAIL_SK = "EMAIL"
+
+
+class DynamoProviderStore:
+    """Reads and conditionally writes provider records in the provider table."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+        # The resource's client converts Python values to and from DynamoDB's typed form itself.
+        self._client = table.meta.client
+        self._name = table.name
+
+    def get(self, compact: str, provider_id: str) -> Provider | None:
+        """The provider record, strongly consistent, or None."""
+        with aws_call("dynamodb", "GetItem"):
+            item = self._table.get_item(
+                Key=_provider_key(compact, provider_id), ConsistentRead=True
+            ).get("Item")
+        return _to_provider(item) if item else None
+
+    def email_owner(self, email: str) -> tuple[str, str] | None:
+        """(compact, providerId) of the account registered with this email, if any."""
+        with aws_call("dynamodb", "GetItem"):
+            item = self._table.get_item(
+                Key={"pk": keys.email_pk(email), "sk": EMAIL_SK}, ConsistentRead=True
+            ).get("Item")
+        return (item["compact"], item["providerId"]) if item else None
+
+    def ensure_provider(self, compact: str, provider_id: str, given: str, family: str) -> None:
+        """Create the provider record if missing and set its names (used by seeding)."""
+        with aws_call("dynamodb", "UpdateItem"):
+            self._table.update_item(
+                Key=_provider_key(compact, provider_id),
+                UpdateExpression="SET #type = :t, providerId = :p, #compact = :c, "
+                "givenName = :g, familyName = :f",
+                # "type" and "compact" are DynamoDB reserved words.
+                ExpressionAttributeNames={"#type": "type", "#compact": "compact"},
+                ExpressionAttributeValues={
+                    ":t": "provider",
+                    ":p": provider_id,
+                    ":c": compact,
+                    ":g": given,
+                    ":f": family,
+                },
+            )
+
+    def claim(
+        self,
+        provider: Provider,
+        claim_id: str,
+        now: datetime,
+        until: datetime,
+        token_hash: str | None = None,
+    ) -> None:
+        """Take the provider's exclusive claim until `until`; ConditionFailed if someone holds it.
+
+        The claim also pins what the caller saw: the registered email, and for recovery the
+        pending token hash, so that a claim is never granted on a record that changed.
+        """
+        condition = (
+            "attribute_exists(pk) AND (attribute_not_exists(claimedUntil) OR claimedUntil < :now)"
+        )
+        values: dict[str, Any] = {
+            ":claim": claim_id,
+            ":until": keys.to_stored(until),
+            ":now": keys.to_stored(now),
+        }
+        if provider.registered_email is None:
+            condition += " AND attribute_not_exists(registeredEmail)"
+        else:
+            condition += " AND registeredEmail = :email"
+            values[":email"] = provider.registered_email
+        if token_hash is not None:
+            condition += " AND recoveryTokenHash = :hash"
+            values[":hash"] = token_hash
+        self._conditional_update(
+            provider,
+            "SET claimId = :claim, claimedUntil = :until",
+            condition,
+            values,
+        )
+
+    def release_claim(self, provider: Provider, claim_id: str) -> None:
+        """Give up a claim early; harmless if it already lapsed or was taken over."""
+        try:
+            self._conditional_update(
+                provider,
+                "REMOVE claimId, claimedUntil",
+                "claimId = :claim",
+                {":claim": claim_id},
+            )
+        except ConditionFailed:
+            return
+
+    def record_registration(
+        self,
+        provider: Provider,
+        email: str,
+        home_jurisdiction: str,
+        claim_id: str,
+        now: datetime,
+    ) -> None:
+        """Record the account, reserve its email and log the event, all in one transaction."""
+        email = email.lower()
+        items: list[dict[str, Any]] = [
+            self._update_item(
+                provider,
+                "SET registeredEmail = :email, homeJurisdiction = :home, registeredAt = :now "
+                "REMOVE claimId, claimedUntil",
+                "claimId = :claim",
+                {
+                    ":email": email,
+                    ":home": home_jurisdiction,
+                    ":now": keys.to_stored(now),
+                    ":claim": claim_id,
+                },
+            ),
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": (
+                        {
+                            "pk": keys.email_pk(email),
+                            "sk": EMAIL_SK,
+                            "type": "email",
+                            "compact": provider.compact,
+                            "providerId": provider.provider_id,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk) OR providerId = :pid",
+                    "ExpressionAttributeValues": {":pid": provider.provider_id},
+                }
+            },
+            self._event_put(provider, "registered", now),
+        ]
+        old = provider.registered_email
+        if old is not None and old.lower() != email:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self._name,
+                        "Key": {"pk": keys.email_pk(old), "sk": EMAIL_SK},
+                        "ConditionExpression": "attribute_not_exists(pk) OR providerId = :pid",
+                        "ExpressionAttributeValues": {":pid": provider.provider_id},
+                    }
+                }
+            )
+        self._transact(items)
+
+    def store_recovery_token(
+        self, provider: Provider, token_hash: str, expires_at: datetime, now: datetime
+    ) -> None:
+        """Replace any pending recovery token with this one and log the request."""
+        self._transact(
+            [
+                self._update_item(
+                    provider,
+                    "SET recoveryTokenHash = :hash, recoveryExpiresAt = :exp",
+                    "registeredEmail = :email",
+                    {
+                        ":hash": token_hash,
+                        ":exp": keys.to_stored(expires_at),
+                        ":email": provider.registered_email,
+                    },
+                ),
+                self._event_put(provider, "recovery_requested", now),
+            ]
+        )
+
+    def clear_recovery_token(self, provider: Provider, token_hash: str) -> None:
+        """Forget an expired token, unless a newer one replaced it meanwhile."""
+        try:
+            self._conditional_update(
+                provider,
+                "REMOVE recoveryTokenHash, recoveryExpiresAt",
+                "recoveryTokenHash = :hash",
+                {":hash": token_hash},
+            )
+        except ConditionFailed:
+            return
+
+    def complete_recovery(self, provider: Provider, claim_id: str, now: datetime) -> None:
+        """Consume the token, drop the claim, stamp recoveredAt and log it, atomically."""
+        self._transact(
+            [
+                self._update_item(
+                    provider,
+                    "SET recoveredAt = :now "
+                    "REMOVE recoveryTokenHash, recoveryExpiresAt, claimId, claimedUntil",
+                    "claimId = :claim",
+                    {":now": keys.to_stored(now), ":claim": claim_id},
+                ),
+                self._event_put(provider, "recovery_completed", now),
+            ]
+        )
+
+    def recent_events(self, compact: str, provider_id: str, limit: int) -> list[AccountEvent]:
+        """The provider's newest account events, newest first."""
+        condition = Key("pk").eq(keys.provider_pk(compact, provider_id)) & Key("sk").begins_with(
+            keys.history_prefix(compact)
+        )
+        with aws_call("dynamodb", "Query"):
+            items = self._table.query(
+                KeyConditionExpression=condition, ScanIndexForward=False, Limit=limit
+            ).get("Items", [])
+        return [
+            AccountEvent(event_type=i["eventType"], occurred_at=keys.from_stored(i["occurredAt"]))
+            for i in items
+        ]
+
+    def _conditional_update(
+        self, provider: Provider, update: str, condition: str, values: dict[str, Any]
+    ) -> None:
+        with aws_call("dynamodb", "UpdateItem"):
+            try:
+                self._table.update_item(
+                    Key=_provider_key(provider.compact, provider.provider_id),
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as error:
+                if error_code(error) == "ConditionalCheckFailedException":
+                    raise ConditionFailed() from error
+                raise
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        with aws_call("dynamodb", "TransactWriteItems"):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                reasons = error.response.get("CancellationReasons", [])
+                if error_code(error) == "TransactionCanceledException" and any(
+                    r.get("Code") == "ConditionalCheckFailed" for r in reasons
+                ):
+                    raise ConditionFailed() from error
+                raise
+
+    def _update_item(
+        self, provider: Provider, update: str, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._name,
+                "Key": _provider_key(provider.compact, provider.provider_id),
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _event_put(self, provider: Provider, event_type: str, now: datetime) -> dict[str, Any]:
+        item = {
+            "pk": keys.provider_pk(provider.compact, provider.provider_id),
+            "sk": keys.history_sk(provider.compact, now, uuid.uuid4().hex),
+            "type": "event",
+            "eventType": event_type,
+            "occurredAt": keys.to_stored(now),
+        }
+        return {"Put": {"TableName": self._name, "Item": item}}
+
+
+def _provider_key(compact: str, provider_id: str) -> dict[str, str]:
+    return {"pk": keys.provider_pk(compact, provider_id), "sk": keys.provider_sk(compact)}
+
+
+def _to_provider(item: dict[str, Any]) -> Provider:
+    def moment(name: str) -> datetime | None:
+        return keys.from_stored(item[name]) if name in item else None
+
+    pending = None
+    if "recoveryTokenHash" in item:
+        pending = PendingRecovery(
+            token_hash=item["recoveryTokenHash"],
+            expires_at=keys.from_stored(item["recoveryExpiresAt"]),
+        )
+    return Provider(
+        provider_id=item["providerId"],
+        compact=item["compact"],
+        given_name=item["givenName"],
+        family_name=item["familyName"],
+        registered_email=item.get("registeredEmail"),
+        home_jurisdiction=item.get("homeJurisdiction"),
+        registered_at=moment("registeredAt"),
+        recovered_at=moment("recoveredAt"),
+        pending_recovery=pending,
+        claim_id=item.get("claimId"),
+        claimed_until=moment("claimedUntil"),
+    )

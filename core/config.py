@@ -1,0 +1,89 @@
+"""Every knob of the service, read from the environment in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OnOff = Literal["on", "off"]
+
+
+class Settings(BaseSettings):
+    """Settings of one service instance; field names are the environment variable names."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    app_env: Literal["local", "aws"] = "local"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    provider_table: str = "provider-accounts-providers"
+    rate_limit_table: str = "provider-accounts-rate-limits"
+    user_pool_id: str | None = None
+    user_pool_client_id: str | None = None
+
+    mail_backend: Literal["outbox", "ses"] = "outbox"
+    mail_from: str = "Provider Accounts <no-reply@provider-accounts.local>"
+    outbox_dir: Path = Path(".local/outbox")
+    ui_base_url: str = "http://127.0.0.1:3000"
+
+    recaptcha_secret: SecretStr | None = None
+    recaptcha_verify_url: str = "https://www.google.com/recaptcha/api/siteverify"
+    recaptcha_min_score: float = Field(0.5, ge=0.0, le=1.0)
+
+    response_floors: OnOff = "on"
+    ip_rate_limits: OnOff = "on"
+    rate_limit_storage_uri: str = "memory://"
+    registration_ip_limit: str = "3 per 15 minutes"
+    initiate_recovery_ip_limit: str = "5 per 15 minutes"
+    verify_recovery_ip_limit: str = "10 per 15 minutes"
+
+    recovery_token_ttl_seconds: int = Field(900, ge=60)
+    recovery_initiate_limit: int = Field(3, ge=1)
+    recovery_initiate_window_seconds: int = Field(3600, ge=60)
+    recovery_verify_limit: int = Field(2, ge=1)
+    recovery_verify_window_seconds: int = Field(900, ge=60)
+    claim_lease_seconds: int = Field(60, ge=5, le=600)
+    reregistration_after_hours: int = Field(24, ge=1)
+
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_cost_kib: int = Field(65536, ge=8)
+    argon2_parallelism: int = Field(4, ge=1)
+
+    max_body_bytes: int = Field(16384, ge=1024)
+    worker_threads: int = Field(10, ge=1, le=256)
+    local_seed_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _require_production_secrets(self) -> Settings:
+        if self.app_env == "aws":
+            missing = [
+                name.upper()
+                for name in ("recaptcha_secret", "user_pool_id", "user_pool_client_id")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(
+                    f"APP_ENV=aws requires {', '.join(missing)} to be set in the environment"
+                )
+        return self
+
+    @property
+    def floors_enabled(self) -> bool:
+        """Whether response-time floors are applied."""
+        return self.response_floors == "on"
+
+    @property
+    def ip_limits_enabled(self) -> bool:
+        """Whether per-IP rate limits are enforced."""
+        return self.ip_rate_limits == "on"
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the service runs on the embedded local AWS stack."""
+        return self.app_env == "local"

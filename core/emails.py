@@ -1,0 +1,132 @@
+"""The emails the service sends, each with a plain-text and an HTML part."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from core.models import MailMessage
+
+_URL = re.compile(r"https?://[^\s<]+")
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where emails send people: pages of the frontend at UI_BASE_URL."""
+
+    ui_base_url: str
+
+    @property
+    def sign_in(self) -> str:
+        """The frontend's sign-in page."""
+        return f"{self.ui_base_url.rstrip('/')}/sign-in"
+
+    @property
+    def account_recovery(self) -> str:
+        """The frontend's page that starts recovery after a lost MFA device."""
+        return f"{self.ui_base_url.rstrip('/')}/account-recovery"
+
+    def verify_recovery(self, compact: str, provider_id: str, token: str) -> str:
+        """The confirmation link; its parameters sit in the fragment, out of logs and Referer."""
+        fragment = urlencode(
+            {"compact": compact, "providerId": provider_id, "recoveryToken": token}
+        )
+        return f"{self.ui_base_url.rstrip('/')}/account-recovery/verify#{fragment}"
+
+
+def invitation(
+    to: str,
+    given_name: str,
+    family_name: str,
+    temporary_password: str,
+    links: Links,
+    after_recovery: bool = False,
+) -> MailMessage:
+    """The invitation with the username and a temporary password."""
+    opening = (
+        "Your account was recovered as requested: the previous password and MFA device no "
+        "longer work."
+        if after_recovery
+        else "Your provider account has been created."
+    )
+    paragraphs = [
+        f"Hello {given_name} {family_name},",
+        opening,
+        f"Username: {to}\nTemporary password: {temporary_password}",
+        f"Sign in at {links.sign_in} with these details. You will choose a new password, and "
+        "then set up multi-factor authentication (MFA) with an authenticator app on your phone.",
+        "If you ever lose your MFA device, you can recover your account yourself at "
+        f"{links.account_recovery}.",
+    ]
+    if after_recovery:
+        paragraphs.append(
+            "If you did not ask to recover your account, someone knows your password and your "
+            "license details. Sign in now with the temporary password above to take the account "
+            "back, choose a new password you use nowhere else, and contact your compact's support."
+        )
+    subject = "Your provider account was recovered" if after_recovery else "Your provider account"
+    return _message(to, subject, paragraphs)
+
+
+def registration_attempt_notice(to: str, links: Links) -> MailMessage:
+    """Tells an account holder that someone tried to register with their license or email."""
+    return _message(
+        to,
+        "Someone tried to register your provider account",
+        [
+            "Hello,",
+            "Someone just tried to register a provider account with this email address or with "
+            "the license linked to your account. An account already exists, so nothing was "
+            "changed.",
+            f"If it was you, sign in at {links.sign_in}. If you lost your MFA device, recover "
+            f"your account at {links.account_recovery}. If you forgot your password, use "
+            '"Forgot your password?" on the sign-in page.',
+            "If it was not you, you need not do anything: your account is unchanged.",
+        ],
+    )
+
+
+def recovery_confirmation(
+    to: str, given_name: str, link: str, expires_minutes: int, links: Links
+) -> MailMessage:
+    """The one-time link that confirms an account recovery."""
+    return _message(
+        to,
+        "Confirm account recovery",
+        [
+            f"Hello {given_name},",
+            "We received a request to recover your provider account because its multi-factor "
+            "authentication (MFA) device was lost. To confirm, open this link:",
+            link,
+            f"The link expires in {expires_minutes} minutes and works once. Confirming replaces "
+            "your account's sign-in: you will get a new temporary password by email, then choose "
+            "a new password and set up MFA on a new device.",
+            "If you did not ask for this, do not open the link: someone else knows your "
+            'password. Change it now with "Forgot your password?" on the sign-in page at '
+            f"{links.sign_in}.",
+        ],
+    )
+
+
+def _message(to: str, subject: str, paragraphs: list[str]) -> MailMessage:
+    text = "\n\n".join(paragraphs) + "\n"
+    body = "".join(f"<p>{_linkify(p)}</p>" for p in paragraphs)
+    page = (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(subject)}</title></head><body>{body}</body></html>"
+    )
+    return MailMessage(to=to, subject=subject, text=text, html=page)
+
+
+def _linkify(paragraph: str) -> str:
+    pieces: list[str] = []
+    last = 0
+    for match in _URL.finditer(paragraph):
+        pieces.append(html.escape(paragraph[last : match.start()]))
+        url = html.escape(match.group(0))
+        pieces.append(f'<a href="{url}">{url}</a>')
+        last = match.end()
+    pieces.append(html.escape(paragraph[last:]))
+    return "".join(pieces).replace("\n", "<br>")

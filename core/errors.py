@@ -1,0 +1,71 @@
+"""The domain's error hierarchy; handlers/errors.py maps each class to an HTTP status."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of every error the core raises on purpose; the message is safe to show a client."""
+
+    default_message = "The request could not be processed"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+
+
+class InvalidRequest(ServiceError):
+    """The request is well-formed JSON but breaks a rule the spec cannot express."""
+
+    default_message = "The request is invalid"
+
+
+class RecaptchaFailed(ServiceError):
+    """The reCAPTCHA token did not verify (or verification could not be reached)."""
+
+    default_message = "reCAPTCHA verification failed"
+
+
+class InvalidRecoveryLink(ServiceError):
+    """Any problem with a recovery token; one message so that none can be told apart."""
+
+    default_message = "Invalid or expired recovery link"
+
+
+class RateLimited(ServiceError):
+    """Too many attempts; retry_after is in seconds."""
+
+    default_message = "Too many requests; try again later"
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class Unauthenticated(ServiceError):
+    """Missing or unacceptable credentials."""
+
+    default_message = "Authentication required"
+
+
+class NotFound(ServiceError):
+    """The resource does not exist."""
+
+    default_message = "Not found"
+
+
+class ConditionFailed(ServiceError):
+    """A conditional write lost: someone else changed the record first."""
+
+    default_message = "The record changed concurrently"
+
+
+class UpstreamUnavailable(ServiceError):
+    """An AWS dependency throttled or could not be reached; the client may retry."""
+
+    default_message = "A dependency is temporarily unavailable; please retry"
+
+
+class UpstreamFailed(ServiceError):
+    """An AWS dependency answered with an unexpected error."""
+
+    default_message = "The request could not be completed; please retry"

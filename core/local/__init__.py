@@ -1,0 +1,1 @@
+"""The embedded local AWS stack: a moto server, its bootstrap and demo data."""

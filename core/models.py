@@ -1,0 +1,117 @@
+"""Plain data the services pass around; no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+LICENSE_TYPES_BY_COMPACT: dict[str, frozenset[str]] = {
+    "aslp": frozenset({"audiologist", "speech-language pathologist"}),
+    "octp": frozenset({"occupational therapist", "occupational therapy assistant"}),
+    "coun": frozenset({"licensed professional counselor"}),
+}
+
+
+@dataclass(frozen=True)
+class LicenseFacts:
+    """What a practitioner states to prove which license record is theirs."""
+
+    compact: str
+    jurisdiction: str
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    ssn_last_four: str
+    license_type: str
+
+
+@dataclass(frozen=True)
+class License:
+    """One license record of a provider in one jurisdiction."""
+
+    provider_id: str
+    compact: str
+    jurisdiction: str
+    license_type: str
+    license_number: str
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    ssn_last_four: str
+    license_status: str
+
+    def matches(self, facts: LicenseFacts) -> bool:
+        """True when every stated fact equals this record (names case-insensitively)."""
+        return (
+            self.compact == facts.compact
+            and self.jurisdiction == facts.jurisdiction
+            and self.license_type == facts.license_type
+            and self.given_name.casefold() == facts.given_name.strip().casefold()
+            and self.family_name.casefold() == facts.family_name.strip().casefold()
+            and self.date_of_birth == facts.date_of_birth
+            and self.ssn_last_four == facts.ssn_last_four
+        )
+
+
+@dataclass(frozen=True)
+class PendingRecovery:
+    """A recovery token waiting to be used: only its hash and expiry are ever stored."""
+
+    token_hash: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Provider:
+    """The provider record: registration state and recovery state."""
+
+    provider_id: str
+    compact: str
+    given_name: str
+    family_name: str
+    registered_email: str | None = None
+    home_jurisdiction: str | None = None
+    registered_at: datetime | None = None
+    recovered_at: datetime | None = None
+    pending_recovery: PendingRecovery | None = None
+    claim_id: str | None = None
+    claimed_until: datetime | None = None
+
+    @property
+    def is_registered(self) -> bool:
+        """Whether an account (an email) is recorded for this provider."""
+        return self.registered_email is not None
+
+
+@dataclass(frozen=True)
+class AccountEvent:
+    """One entry in a provider's account history; never carries secrets."""
+
+    event_type: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class IdentityUser:
+    """What the identity provider knows about a user."""
+
+    username: str
+    status: str
+    enabled: bool
+    last_modified: datetime
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def awaits_first_sign_in(self) -> bool:
+        """Whether the invitation's temporary password was never changed."""
+        return self.status == "FORCE_CHANGE_PASSWORD"
+
+
+@dataclass(frozen=True)
+class MailMessage:
+    """An email with a plain-text and an HTML part."""
+
+    to: str
+    subject: str
+    text: str
+    html: str

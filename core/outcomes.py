@@ -1,0 +1,31 @@
+"""One INFO line per attempt with its outcome category; ids only, never personal data."""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("provider_accounts.outcomes")
+
+
+def record_outcome(
+    operation: str,
+    outcome: str,
+    compact: str | None = None,
+    provider_id: str | None = None,
+    level: int = logging.INFO,
+) -> None:
+    """Log the outcome of one attempt at an operation."""
+    log.log(
+        level,
+        "%s outcome=%s compact=%s providerId=%s",
+        operation,
+        outcome,
+        compact or "-",
+        provider_id or "-",
+        extra={
+            "operation": operation,
+            "outcome": outcome,
+            "compact": compact,
+            "provider_id": provider_id,
+        },
+    )

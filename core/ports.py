@@ -1,0 +1,71 @@
+"""The small interfaces services depend on; adapters and test fakes implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from core.models import AccountEvent, IdentityUser, License, LicenseFacts, MailMessage, Provider
+
+Clock = Callable[[], datetime]
+
+
+class LicenseStore(Protocol):
+    def find_match(self, facts: LicenseFacts) -> License | None: ...
+    def list_for_provider(self, compact: str, provider_id: str) -> list[License]: ...
+
+
+class ProviderStore(Protocol):
+    def get(self, compact: str, provider_id: str) -> Provider | None: ...
+    def email_owner(self, email: str) -> tuple[str, str] | None: ...
+    def claim(
+        self,
+        provider: Provider,
+        claim_id: str,
+        now: datetime,
+        until: datetime,
+        token_hash: str | None = None,
+    ) -> None: ...
+    def release_claim(self, provider: Provider, claim_id: str) -> None: ...
+    def record_registration(
+        self,
+        provider: Provider,
+        email: str,
+        home_jurisdiction: str,
+        claim_id: str,
+        now: datetime,
+    ) -> None: ...
+    def store_recovery_token(
+        self, provider: Provider, token_hash: str, expires_at: datetime, now: datetime
+    ) -> None: ...
+    def clear_recovery_token(self, provider: Provider, token_hash: str) -> None: ...
+    def complete_recovery(self, provider: Provider, claim_id: str, now: datetime) -> None: ...
+    def recent_events(self, compact: str, provider_id: str, limit: int) -> list[AccountEvent]: ...
+
+
+class AttemptCounter(Protocol):
+    def record_and_count(self, key: str, now: datetime, window_seconds: int) -> int: ...
+
+
+class Identity(Protocol):
+    def get_user(self, username: str) -> IdentityUser | None: ...
+    def create_user(
+        self, username: str, attributes: dict[str, str], temporary_password: str
+    ) -> None: ...
+    def set_temporary_password(self, username: str, temporary_password: str) -> None: ...
+    def delete_user(self, username: str) -> None: ...
+    def password_is_valid(self, username: str, password: str) -> bool: ...
+
+
+class Mailer(Protocol):
+    def send(self, message: MailMessage) -> None: ...
+
+
+class Recaptcha(Protocol):
+    def verify(self, token: str, remote_ip: str | None) -> bool: ...
+
+
+class TokenHasher(Protocol):
+    def hash(self, secret: str) -> str: ...
+    def verify(self, hashed: str, secret: str) -> bool: ...

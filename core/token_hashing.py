@@ -1,0 +1,26 @@
+"""argon2id hashing of recovery tokens: only the hash is ever stored."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+class Argon2TokenHasher:
+    """Hashes and verifies secrets with argon2id; parameters default to argon2-cffi's own."""
+
+    def __init__(self, time_cost: int = 3, memory_cost_kib: int = 65536, parallelism: int = 4):
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=parallelism
+        )
+
+    def hash(self, secret: str) -> str:
+        """An encoded argon2id hash with its own random salt."""
+        return self._hasher.hash(secret)
+
+    def verify(self, hashed: str, secret: str) -> bool:
+        """Whether the secret matches; a corrupt hash never matches."""
+        try:
+            return self._hasher.verify(hashed, secret)
+        except (VerificationError, InvalidHashError):
+            return False

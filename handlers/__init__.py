@@ -1,0 +1,1 @@
+"""The thin HTTP layer: Connexion routes each operationId to a function in this package."""

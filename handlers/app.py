@@ -1,0 +1,63 @@
+"""The app factory: the one place where the service is assembled."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import yaml
+from a2wsgi import WSGIMiddleware
+from connexion import FlaskApp
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import RelativeResolver
+
+from core.config import Settings
+from handlers.context import EXTENSION_KEY
+from handlers.errors import register_error_handlers
+from handlers.limits import install_ip_limits
+from handlers.middleware import BodySizeLimitMiddleware, ResponseFloorMiddleware, floors_from_spec
+from handlers.validation import VALIDATORS
+from handlers.wiring import Services, build_services
+
+SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
+SPEC_FILE = "openapi.yaml"
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FlaskApp:
+    """Build the Connexion app; serve this object itself, never its inner Flask `app.app`."""
+    settings = settings or Settings()
+    services = services or build_services(settings)
+    spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
+
+    app = FlaskApp(__name__, specification_dir=SPEC_DIR)
+    # Sync views run on a2wsgi's thread pool; Connexion offers no knob for its size.
+    app._middleware_app.asgi_app = WSGIMiddleware(  # noqa: SLF001
+        app.app.wsgi_app, workers=settings.worker_threads
+    )
+    app.add_api(
+        SPEC_FILE,
+        resolver=RelativeResolver("handlers"),
+        strict_validation=True,
+        validator_map=VALIDATORS,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+    )
+    app.app.extensions[EXTENSION_KEY] = services
+    register_error_handlers(app)
+    install_ip_limits(app, settings)
+    app.add_middleware(
+        ResponseFloorMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        floors=floors_from_spec(spec),
+        enabled=settings.floors_enabled,
+    )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        max_bytes=settings.max_body_bytes,
+    )
+    if not settings.floors_enabled:
+        log.warning("response-time floors are off (RESPONSE_FLOORS=off): timing may leak")
+    return app

@@ -1,0 +1,109 @@
+"""ASGI middlewares: response-time floors and the request-body size limit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from handlers.errors import BodyTooLarge, problem_body
+
+ROUTING = "connexion_routing"
+
+
+def operation_id(scope: Scope) -> str | None:
+    """The operationId Connexion's routing resolved for this request, once it has."""
+    return scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")  # type: ignore[no-any-return]
+
+
+class ResponseFloorMiddleware:
+    """Holds each response of an operation until its floor (seconds since arrival) has passed.
+
+    A floor makes every outcome of an operation take the same time, so timing cannot tell
+    them apart. The wait is an asyncio sleep on the event loop: a request waiting out its
+    floor holds no worker thread, so thousands can wait at once.
+    """
+
+    def __init__(self, app: ASGIApp, floors: dict[str, float], enabled: bool = True) -> None:
+        self.app = app
+        self.floors = floors
+        self.enabled = enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.enabled:
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        arrived = loop.time()
+
+        async def send_after_floor(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                floor = self.floors.get(operation_id(scope) or "", 0.0)
+                remaining = arrived + floor - loop.time()
+                if remaining > 0:
+                    await asyncio.sleep(remaining)
+            await send(message)
+
+        await self.app(scope, receive, send_after_floor)
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 for bodies over the limit before anything parses or validates them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await _send_problem(send, 413, "The request body is larger than the limit")
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_problem(send: Send, status: int, detail: str) -> None:
+    body = json.dumps(problem_body(status, detail)).encode()
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def floors_from_spec(spec: dict[str, Any]) -> dict[str, float]:
+    """operationId → x-response-floor-seconds, for every operation that declares one."""
+    floors: dict[str, float] = {}
+    for path_item in spec.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and "x-response-floor-seconds" in operation:
+                floors[operation["operationId"]] = float(operation["x-response-floor-seconds"])
+    return floors

@@ -1,0 +1,22 @@
+"""POST /provider-users/registration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.services.registration import RegistrationRequest
+from core.services.registration import register_provider as register
+from handlers.bodies import license_facts
+from handlers.context import PROCESSED, client_ip, services
+
+
+def register_provider(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str, str]]:
+    """Register the provider; the same answer whatever was found."""
+    request = RegistrationRequest(
+        facts=license_facts(body),
+        email=body["email"],
+        recaptcha_token=body["token"],
+        remote_ip=client_ip(),
+    )
+    register(request, services().registration)
+    return PROCESSED

@@ -1,0 +1,128 @@
+"""The composition root's parts: AWS clients, adapters and services built from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from core.adapters.attempts import DynamoAttemptCounter
+from core.adapters.cognito import CognitoIdentity
+from core.adapters.licenses import DynamoLicenseStore
+from core.adapters.mail import OutboxMailer, SesMailer
+from core.adapters.providers import DynamoProviderStore
+from core.adapters.recaptcha import GoogleRecaptcha, LocalRecaptcha
+from core.clock import utc_now
+from core.config import Settings
+from core.emails import Links
+from core.ports import Mailer, Recaptcha
+from core.services.recovery import RecoveryDeps, RecoveryPolicy
+from core.services.registration import RegistrationDeps, RegistrationPolicy
+from core.token_hashing import Argon2TokenHasher
+
+# Fail fast rather than pile up: a request waits at most a few seconds for one AWS call.
+AWS_CLIENT_CONFIG = Config(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the handlers call, built once per app."""
+
+    registration: RegistrationDeps
+    recovery: RecoveryDeps
+
+
+def aws_client(settings: Settings, service: str) -> Any:
+    """A boto3 client for the configured region and endpoint."""
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=AWS_CLIENT_CONFIG,
+    )
+
+
+def aws_table(settings: Settings, name: str) -> Any:
+    """A boto3 DynamoDB Table resource."""
+    resource = boto3.session.Session().resource(
+        "dynamodb",
+        region_name=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=AWS_CLIENT_CONFIG,
+    )
+    return resource.Table(name)
+
+
+def build_services(settings: Settings) -> Services:
+    """Wire the real adapters into the services."""
+    provider_table = aws_table(settings, settings.provider_table)
+    licenses = DynamoLicenseStore(provider_table)
+    providers = DynamoProviderStore(provider_table)
+    attempts = DynamoAttemptCounter(aws_table(settings, settings.rate_limit_table))
+    identity = CognitoIdentity(
+        aws_client(settings, "cognito-idp"),
+        settings.user_pool_id or "",
+        settings.user_pool_client_id or "",
+    )
+    mailer = build_mailer(settings)
+    recaptcha = build_recaptcha(settings)
+    links = Links(settings.ui_base_url)
+    lease = timedelta(seconds=settings.claim_lease_seconds)
+    registration = RegistrationDeps(
+        licenses=licenses,
+        providers=providers,
+        identity=identity,
+        mailer=mailer,
+        recaptcha=recaptcha,
+        clock=utc_now,
+        policy=RegistrationPolicy(
+            links=links,
+            claim_lease=lease,
+            reregister_after=timedelta(hours=settings.reregistration_after_hours),
+        ),
+    )
+    recovery = RecoveryDeps(
+        licenses=licenses,
+        providers=providers,
+        attempts=attempts,
+        identity=identity,
+        hasher=Argon2TokenHasher(
+            settings.argon2_time_cost, settings.argon2_memory_cost_kib, settings.argon2_parallelism
+        ),
+        mailer=mailer,
+        recaptcha=recaptcha,
+        clock=utc_now,
+        policy=RecoveryPolicy(
+            links=links,
+            token_ttl=timedelta(seconds=settings.recovery_token_ttl_seconds),
+            initiate_limit=settings.recovery_initiate_limit,
+            initiate_window=timedelta(seconds=settings.recovery_initiate_window_seconds),
+            verify_limit=settings.recovery_verify_limit,
+            verify_window=timedelta(seconds=settings.recovery_verify_window_seconds),
+            claim_lease=lease,
+        ),
+    )
+    return Services(registration=registration, recovery=recovery)
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    """SES or the outbox folder, as MAIL_BACKEND says."""
+    if settings.mail_backend == "ses":
+        return SesMailer(aws_client(settings, "ses"), settings.mail_from)
+    return OutboxMailer(settings.outbox_dir, settings.mail_from)
+
+
+def build_recaptcha(settings: Settings) -> Recaptcha:
+    """Google's siteverify, or the local stand-in when APP_ENV=local has no secret."""
+    if settings.recaptcha_secret is not None:
+        return GoogleRecaptcha(
+            settings.recaptcha_secret.get_secret_value(),
+            settings.recaptcha_verify_url,
+            settings.recaptcha_min_score,
+        )
+    return LocalRecaptcha()
