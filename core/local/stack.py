@@ -44,6 +44,7 @@ def start_local_stack(settings: Settings, stack_file: Path = STACK_FILE) -> Loca
         os.environ.setdefault(name, value)
     # Make moto check TOTP codes for real, so the local journey proves MFA enrolment.
     os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-call access lines
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

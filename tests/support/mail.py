@@ -1,0 +1,68 @@
+"""Reading the outbox: the messages, their temporary passwords and recovery links."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from tests.support.leaks import remember
+
+_TEMP_PASSWORD = re.compile(r"^Temporary password: (\S+)$", re.MULTILINE)
+_RECOVERY_LINK = re.compile(r"(https?://\S+/account-recovery/verify#\S+)")
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One .eml file of the outbox."""
+
+    path: Path
+    to: str
+    subject: str
+    text: str
+    html: str
+
+    @property
+    def temporary_password(self) -> str:
+        """The password on the 'Temporary password:' line."""
+        match = _TEMP_PASSWORD.search(self.text)
+        assert match, f"no temporary password in {self.subject!r}"
+        return remember(match.group(1))
+
+    @property
+    def recovery_link(self) -> str:
+        """The verify link of a recovery confirmation."""
+        match = _RECOVERY_LINK.search(self.text)
+        assert match, f"no recovery link in {self.subject!r}"
+        return match.group(1)
+
+    @property
+    def recovery_params(self) -> dict[str, str]:
+        """compact, providerId and recoveryToken from the link's fragment."""
+        fragment = urlsplit(self.recovery_link).fragment
+        params = {k: v[0] for k, v in parse_qs(fragment).items()}
+        remember(params["recoveryToken"])
+        return params
+
+
+def read_outbox(directory: Path) -> list[Mail]:
+    """Every message in the outbox, oldest first."""
+    if not directory.exists():
+        return []
+    return [_read(path) for path in sorted(directory.glob("*.eml"))]
+
+
+def _read(path: Path) -> Mail:
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    text_part = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    return Mail(
+        path=path,
+        to=str(message["To"]),
+        subject=str(message["Subject"]),
+        text=text_part.get_content() if text_part else "",
+        html=html_part.get_content() if html_part else "",
+    )
