@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 
 from core.models import MailMessage
 
-_URL = re.compile(r"https?://[^\s<]+")
+# Punctuation ending a sentence is not part of its URL: "sign in at https://x/sign-in." must
+# link to /sign-in, not to "/sign-in." (a page the frontend does not have).
+_URL = re.compile(r"https?://[^\s<]*[^\s<.,;:!?)]")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from connexion.resolver import RelativeResolver
 from core.config import Settings
 from handlers.context import EXTENSION_KEY
 from handlers.errors import register_error_handlers
-from handlers.limits import install_ip_limits
+from handlers.limits import attach_limiter, build_limiter, limited_function_resolver
 from handlers.middleware import BodySizeLimitMiddleware, ResponseFloorMiddleware, floors_from_spec
 from handlers.validation import VALIDATORS
 from handlers.wiring import Services, build_services
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     services = services or build_services(settings)
     spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
 
+    limiter = build_limiter(settings)
     app = FlaskApp(__name__, specification_dir=SPEC_DIR)
     # Sync views run on a2wsgi's thread pool; Connexion offers no knob for its size.
     app._middleware_app.asgi_app = WSGIMiddleware(  # noqa: SLF001
@@ -39,14 +40,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.add_api(
         SPEC_FILE,
-        resolver=RelativeResolver("handlers"),
+        resolver=RelativeResolver(
+            "handlers", function_resolver=limited_function_resolver(limiter, settings)
+        ),
         strict_validation=True,
         validator_map=VALIDATORS,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     app.app.extensions[EXTENSION_KEY] = services
     register_error_handlers(app)
-    install_ip_limits(app, settings)
+    attach_limiter(limiter, app.app)
     app.add_middleware(
         ResponseFloorMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 import flask
-from connexion import FlaskApp
+from connexion import utils
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -18,32 +20,55 @@ from flask_limiter.util import get_remote_address
 from core.config import Settings
 from handlers.errors import problem_body
 
-LIMIT_SETTING_BY_OPERATION = {
-    "registration.register_provider": "registration_ip_limit",
-    "recovery.initiate_recovery": "initiate_recovery_ip_limit",
-    "recovery.verify_recovery": "verify_recovery_ip_limit",
+# Handler function → the setting holding its per-IP limit.
+LIMIT_SETTING_BY_HANDLER = {
+    "handlers.registration.register_provider": "registration_ip_limit",
+    "handlers.recovery.initiate_recovery": "initiate_recovery_ip_limit",
+    "handlers.recovery.verify_recovery": "verify_recovery_ip_limit",
 }
 
 
-def install_ip_limits(app: FlaskApp, settings: Settings) -> Limiter | None:
-    """Attach the per-IP limits of LIMIT_SETTING_BY_OPERATION to their view functions."""
+def build_limiter(settings: Settings) -> Limiter | None:
+    """The limiter, or None when IP_RATE_LIMITS=off."""
     if not settings.ip_limits_enabled:
         return None
-    flask_app = app.app
-    limiter = Limiter(
+    return Limiter(
         key_func=get_remote_address,
-        app=flask_app,
         storage_uri=settings.rate_limit_storage_uri,
         strategy="moving-window",
         # If a shared store (Redis) is down, keep limiting per instance rather than failing.
         in_memory_fallback_enabled=True,
     )
-    for endpoint, view in list(flask_app.view_functions.items()):
-        operation = _operation_of(endpoint)
-        setting = LIMIT_SETTING_BY_OPERATION.get(operation or "")
-        if setting:
-            limit = limiter.limit(getattr(settings, setting), scope=operation)
-            flask_app.view_functions[endpoint] = limit(view)
+
+
+def limited_function_resolver(
+    limiter: Limiter | None, settings: Settings
+) -> Callable[[str], Callable[..., Any]]:
+    """Resolve an operation's handler, wrapped in its per-IP limit if it has one.
+
+    Connexion registers views lazily, on the first request, so limits are attached where
+    handlers are resolved rather than to Flask's view functions. Each handler is wrapped
+    once, however often Connexion resolves it.
+    """
+    resolved: dict[str, Callable[..., Any]] = {}
+
+    def resolve(name: str) -> Callable[..., Any]:
+        if name not in resolved:
+            function = utils.get_function_from_name(name)
+            setting = LIMIT_SETTING_BY_HANDLER.get(name)
+            if limiter is not None and setting is not None:
+                function = limiter.limit(getattr(settings, setting))(function)
+            resolved[name] = function
+        return resolved[name]
+
+    return resolve
+
+
+def attach_limiter(limiter: Limiter | None, flask_app: flask.Flask) -> None:
+    """Bind the limiter to the Flask app and answer 429 as a problem with Retry-After."""
+    if limiter is None:
+        return
+    limiter.init_app(flask_app)
 
     def too_many_requests(_error: RateLimitExceeded) -> flask.Response:
         current = limiter.current_limit
@@ -56,12 +81,3 @@ def install_ip_limits(app: FlaskApp, settings: Settings) -> Limiter | None:
 
     # Connexion would turn the 429 into its own problem and drop Retry-After.
     flask_app.register_error_handler(429, too_many_requests)
-    return limiter
-
-
-def _operation_of(endpoint: str) -> str | None:
-    """The operationId in a Connexion endpoint name."""
-    for operation in LIMIT_SETTING_BY_OPERATION:
-        if endpoint.endswith(operation.replace(".", "_")):
-            return operation
-    return None

@@ -37,16 +37,31 @@ class ResponseFloorMiddleware:
             return
         loop = asyncio.get_running_loop()
         arrived = loop.time()
+        # Connexion's routing writes the operation into scope["extensions"] of a shallow copy of
+        # the scope: only if that dict already exists here do we see it. uvicorn's HTTP/1.1
+        # scope has none, and without this line no floor was ever applied in a real server.
+        scope.setdefault("extensions", {})
 
         async def send_after_floor(message: Message) -> None:
             if message["type"] == "http.response.start":
-                floor = self.floors.get(operation_id(scope) or "", 0.0)
+                floor = self.floor_of(operation_id(scope))
                 remaining = arrived + floor - loop.time()
                 if remaining > 0:
                     await asyncio.sleep(remaining)
             await send(message)
 
         await self.app(scope, receive, send_after_floor)
+
+    def floor_of(self, operation: str | None) -> float:
+        """The floor of an operation as routing names it: the resolver prefixes the spec's id."""
+        if not operation:
+            return 0.0
+        for spec_id, seconds in self.floors.items():
+            # RelativeResolver("handlers") turns "registration.register_provider" into
+            # "handlers.registration.register_provider".
+            if operation == spec_id or operation.endswith(f".{spec_id}"):
+                return seconds
+        return 0.0
 
 
 class BodySizeLimitMiddleware:
