@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     argon2_memory_cost_kib: int = Field(65536, ge=8)
     argon2_parallelism: int = Field(4, ge=1)
 
+    jwks_url: str | None = None
+    token_issuer: str | None = None
+    jwks_cache_seconds: int = Field(3600, ge=60)
+    jwks_min_refetch_seconds: int = Field(30, ge=1)
+    token_leeway_seconds: int = Field(30, ge=0, le=300)
+
     max_body_bytes: int = Field(16384, ge=1024)
     worker_threads: int = Field(10, ge=1, le=256)
     local_seed_file: Path | None = None
@@ -72,6 +78,22 @@ class Settings(BaseSettings):
                     f"APP_ENV=aws requires {', '.join(missing)} to be set in the environment"
                 )
         return self
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` of the pool's tokens: always the AWS form, even when served by moto."""
+        return (
+            self.token_issuer
+            or f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.user_pool_id}"
+        )
+
+    @property
+    def jwks(self) -> str:
+        """Where the pool's signing keys are served (the local endpoint when one is set)."""
+        if self.jwks_url:
+            return self.jwks_url
+        base = self.aws_endpoint_url or f"https://cognito-idp.{self.aws_region}.amazonaws.com"
+        return f"{base.rstrip('/')}/{self.user_pool_id}/.well-known/jwks.json"
 
     @property
     def floors_enabled(self) -> bool:

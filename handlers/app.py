@@ -13,10 +13,16 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 
 from core.config import Settings
+from handlers.auth import security_map
 from handlers.context import EXTENSION_KEY
 from handlers.errors import register_error_handlers
 from handlers.limits import attach_limiter, build_limiter, limited_function_resolver
-from handlers.middleware import BodySizeLimitMiddleware, ResponseFloorMiddleware, floors_from_spec
+from handlers.middleware import (
+    BodySizeLimitMiddleware,
+    ResponseFloorMiddleware,
+    SecurityHeadersMiddleware,
+    floors_from_spec,
+)
 from handlers.validation import VALIDATORS
 from handlers.wiring import Services, build_services
 
@@ -45,6 +51,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ),
         strict_validation=True,
         validator_map=VALIDATORS,
+        security_map=security_map(services.verifier),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     app.app.extensions[EXTENSION_KEY] = services
@@ -56,6 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         floors=floors_from_spec(spec),
         enabled=settings.floors_enabled,
     )
+    app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
         BodySizeLimitMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

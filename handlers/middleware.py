@@ -64,6 +64,33 @@ class ResponseFloorMiddleware:
         return 0.0
 
 
+class SecurityHeadersMiddleware:
+    """Headers on every response; account responses are never stored by any cache."""
+
+    COMMON = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+    ACCOUNT_PREFIX = "/v1/provider-users/"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(self.COMMON)
+        if scope.get("path", "").startswith(self.ACCOUNT_PREFIX):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in extra}
+                kept = [(n, v) for n, v in message.get("headers", []) if n.lower() not in names]
+                message = {**message, "headers": kept + extra}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class BodySizeLimitMiddleware:
     """Answers 413 for bodies over the limit before anything parses or validates them."""
 

@@ -11,6 +11,7 @@ from botocore.config import Config
 
 from core.adapters.attempts import DynamoAttemptCounter
 from core.adapters.cognito import CognitoIdentity
+from core.adapters.jwks import JwksCache
 from core.adapters.licenses import DynamoLicenseStore
 from core.adapters.mail import OutboxMailer, SesMailer
 from core.adapters.providers import DynamoProviderStore
@@ -18,7 +19,9 @@ from core.adapters.recaptcha import GoogleRecaptcha, LocalRecaptcha
 from core.clock import utc_now
 from core.config import Settings
 from core.emails import Links
+from core.id_tokens import IdTokenVerifier
 from core.ports import Mailer, Recaptcha
+from core.services.profile import ProfileDeps
 from core.services.recovery import RecoveryDeps, RecoveryPolicy
 from core.services.registration import RegistrationDeps, RegistrationPolicy
 from core.token_hashing import Argon2TokenHasher
@@ -35,6 +38,8 @@ class Services:
 
     registration: RegistrationDeps
     recovery: RecoveryDeps
+    profile: ProfileDeps
+    verifier: IdTokenVerifier
 
 
 def aws_client(settings: Settings, service: str) -> Any:
@@ -107,7 +112,20 @@ def build_services(settings: Settings) -> Services:
             claim_lease=lease,
         ),
     )
-    return Services(registration=registration, recovery=recovery)
+    return Services(
+        registration=registration,
+        recovery=recovery,
+        profile=ProfileDeps(licenses=licenses, providers=providers),
+        verifier=build_verifier(settings),
+    )
+
+
+def build_verifier(settings: Settings) -> IdTokenVerifier:
+    """ID-token verification against the pool's JWKS."""
+    keys = JwksCache(settings.jwks, settings.jwks_cache_seconds, settings.jwks_min_refetch_seconds)
+    return IdTokenVerifier(
+        keys, settings.issuer, settings.user_pool_client_id or "", settings.token_leeway_seconds
+    )
 
 
 def build_mailer(settings: Settings) -> Mailer:

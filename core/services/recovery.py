@@ -212,7 +212,9 @@ def _recreate_account(provider: Provider, deps: RecoveryDeps) -> None:
             deps.policy.links,
             after_recovery=True,
         )
-        deps.providers.complete_recovery(provider, claim_id, deps.clock())
+        # recoveredAt is the claim time, before the old user is deleted: every session of the
+        # old user began before it, every session of the new one after it.
+        deps.providers.complete_recovery(provider, claim_id, now)
     except BaseException:
         release_quietly(deps.providers, provider, claim_id)
         record_outcome(

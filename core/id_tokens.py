@@ -1,0 +1,83 @@
+"""Verification of Cognito ID tokens: signature, issuer, audience, use and expiry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import jwt
+from jwt import PyJWK
+
+from core.errors import Unauthenticated
+
+ALGORITHMS = ["RS256"]
+
+
+class KeySource(Protocol):
+    def key(self, kid: str) -> PyJWK | None: ...
+
+
+@dataclass(frozen=True)
+class IdentityClaims:
+    """What the service uses from a verified ID token."""
+
+    username: str
+    email: str | None
+    compact: str
+    provider_id: str
+    auth_time: datetime
+
+
+class IdTokenVerifier:
+    """Accepts only RS256 ID tokens of one pool and app client."""
+
+    def __init__(self, keys: KeySource, issuer: str, audience: str, leeway_seconds: int = 30):
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
+
+    def verify(self, token: str) -> IdentityClaims:
+        """The token's claims; Unauthenticated for any defect, with one message for all."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthenticated("The token is not valid") from None
+        # Checked before any key lookup: 'none' and HMAC tokens never reach the verifier.
+        if header.get("alg") not in ALGORITHMS or not isinstance(header.get("kid"), str):
+            raise Unauthenticated("The token is not valid")
+        key = self._keys.key(header["kid"])
+        if key is None:
+            raise Unauthenticated("The token is not valid")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=ALGORITHMS,
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "iss", "aud", "token_use", "auth_time"]},
+            )
+        except jwt.PyJWTError:
+            raise Unauthenticated("The token is not valid") from None
+        return _identity(claims)
+
+
+def _identity(claims: dict[str, Any]) -> IdentityClaims:
+    compact, provider_id = claims.get("custom:compact"), claims.get("custom:providerId")
+    username = claims.get("cognito:username")
+    if claims.get("token_use") != "id" or not (compact and provider_id and username):
+        raise Unauthenticated("The token is not valid")
+    try:
+        auth_time = datetime.fromtimestamp(int(claims["auth_time"]), UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise Unauthenticated("The token is not valid") from None
+    return IdentityClaims(
+        username=str(username),
+        email=claims.get("email"),
+        compact=str(compact),
+        provider_id=str(provider_id),
+        auth_time=auth_time,
+    )

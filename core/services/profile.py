@@ -1,0 +1,50 @@
+"""The provider's own profile, for a verified ID token that outlived no recovery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import NotFound, Unauthenticated
+from core.id_tokens import IdentityClaims
+from core.models import AccountEvent, License, Provider
+from core.ports import LicenseStore, ProviderStore
+
+RECENT_EVENTS = 20
+
+
+@dataclass(frozen=True)
+class ProfileDeps:
+    """What the profile reads."""
+
+    licenses: LicenseStore
+    providers: ProviderStore
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a provider may see of their own records: no SSN, date of birth or secrets."""
+
+    provider: Provider
+    licenses: list[License]
+    events: list[AccountEvent]
+
+
+def get_profile(identity: IdentityClaims, deps: ProfileDeps) -> Profile:
+    """The profile of the token's provider; Unauthenticated for a session a recovery ended."""
+    provider = deps.providers.get(identity.compact, identity.provider_id)
+    if provider is None:
+        raise NotFound("No provider record for this account")
+    # A user left behind by an email change is not the account any more.
+    if provider.registered_email is None or identity.username.lower() != provider.registered_email:
+        raise Unauthenticated("The token is not valid")
+    # Recovery recreates the user, but ID tokens issued before it stay valid for up to an
+    # hour: whoever held the lost device is cut off here, from the moment recovery completes.
+    # auth_time has whole seconds, so the comparison drops recoveredAt's fraction.
+    recovered = provider.recovered_at
+    if recovered is not None and identity.auth_time < recovered.replace(microsecond=0):
+        raise Unauthenticated("The session ended when the account was recovered")
+    return Profile(
+        provider=provider,
+        licenses=deps.licenses.list_for_provider(provider.compact, provider.provider_id),
+        events=deps.providers.recent_events(provider.compact, provider.provider_id, RECENT_EVENTS),
+    )
