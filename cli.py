@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from core.config import Settings
+from core.logs import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,10 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as error:
         print(f"provider-accounts: invalid settings: {_first_error(error)}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(settings)
     if args.command == "serve":
         return serve(settings)
     if args.command == "bootstrap":
@@ -43,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         count = seed_file(settings, args.file)
-    except SeedError as error:
+    # A file that cannot be opened or is not UTF-8 fails while reading, before any write.
+    except (SeedError, OSError, UnicodeDecodeError) as error:
         print(f"provider-accounts: {error}; nothing was loaded", file=sys.stderr)
         return 1
     print(f"loaded {count} license records")
@@ -68,7 +66,13 @@ def serve(settings: Settings) -> int:
         print(f"Swagger UI: http://127.0.0.1:{settings.port}/v1/ui/")
         print(f"Emails are written to {settings.outbox_dir.resolve()}")
     try:
-        uvicorn.run(create_app(settings), host=host, port=settings.port, proxy_headers=True)
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=settings.port,
+            proxy_headers=True,
+            log_config=None,  # keep the logging configure_logging set up
+        )
     finally:
         if stack is not None:
             stack.stop()

@@ -5,9 +5,24 @@ the port comes from the service's own settings.
 """
 
 from core.config import Settings
+from core.logs import configure_logging
 
-bind = f"0.0.0.0:{Settings().port}"
+settings = Settings()
+bind = f"0.0.0.0:{settings.port}"
 worker_class = "uvicorn_worker.UvicornWorker"
-accesslog = "-"
+accesslog = None  # the app logs one line per request, with its request id
 graceful_timeout = 20
 timeout = 30
+
+
+def post_worker_init(_worker: object) -> None:
+    """JSON logs (in AWS) from every worker, through the service's own configuration."""
+    configure_logging(settings)
+
+
+def child_exit(_server: object, worker: object) -> None:
+    """Drop a dead worker's live gauges from the multi-process metrics."""
+    if settings.prometheus_multiproc_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

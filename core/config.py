@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     app_env: Literal["local", "aws"] = "local"
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "INFO"
+    log_format: Literal["auto", "json", "text"] = "auto"
+    cors_allowed_origins: str = ""
+    metrics_path: str = "/metrics"
+    # prometheus_client reads this one itself too: set it under gunicorn (multi-process mode).
+    prometheus_multiproc_dir: str | None = None
+    readiness_cache_seconds: float = Field(5.0, ge=0)
 
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
@@ -94,6 +100,21 @@ class Settings(BaseSettings):
             return self.jwks_url
         base = self.aws_endpoint_url or f"https://cognito-idp.{self.aws_region}.amazonaws.com"
         return f"{base.rstrip('/')}/{self.user_pool_id}/.well-known/jwks.json"
+
+    @property
+    def json_logs(self) -> bool:
+        """JSON lines in AWS (or when asked), human-readable text on the local stack."""
+        return self.log_format == "json" or (self.log_format == "auto" and not self.is_local)
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """Origins allowed to call the API from a browser (the frontend's, locally)."""
+        origins = [o.strip().rstrip("/") for o in self.cors_allowed_origins.split(",")]
+        origins = [o for o in origins if o]
+        if not origins and self.is_local:
+            scheme, _, rest = self.ui_base_url.partition("://")
+            origins = [f"{scheme}://{rest.split('/', 1)[0]}"]
+        return origins
 
     @property
     def floors_enabled(self) -> bool:

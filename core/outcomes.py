@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from core.metrics import ATTEMPTS, RATE_LIMITED
+
 log = logging.getLogger("provider_accounts.outcomes")
 
 
@@ -14,7 +16,10 @@ def record_outcome(
     provider_id: str | None = None,
     level: int = logging.INFO,
 ) -> None:
-    """Log the outcome of one attempt at an operation."""
+    """Log the outcome of one attempt at an operation, and count it."""
+    ATTEMPTS.labels(operation, outcome).inc()
+    if outcome == "rate_limited":
+        RATE_LIMITED.labels(f"provider_{operation}").inc()
     log.log(
         level,
         "%s outcome=%s compact=%s providerId=%s",

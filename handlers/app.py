@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import yaml
 from a2wsgi import WSGIMiddleware
@@ -11,6 +12,7 @@ from connexion import FlaskApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
+from starlette.middleware.cors import CORSMiddleware
 
 from core.config import Settings
 from handlers.auth import security_map
@@ -22,6 +24,11 @@ from handlers.middleware import (
     ResponseFloorMiddleware,
     SecurityHeadersMiddleware,
     floors_from_spec,
+)
+from handlers.observability import (
+    MetricsEndpointMiddleware,
+    OperationContextMiddleware,
+    RequestContextMiddleware,
 )
 from handlers.validation import VALIDATORS
 from handlers.wiring import Services, build_services
@@ -57,18 +64,47 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.app.extensions[EXTENSION_KEY] = services
     register_error_handlers(app)
     attach_limiter(limiter, app.app)
+    install_middlewares(app, settings, spec)
+    if not settings.floors_enabled:
+        log.warning("response-time floors are off (RESPONSE_FLOORS=off): timing may leak")
+    return app
+
+
+def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any]) -> None:
+    """Our ASGI middlewares, outermost first, all inside Connexion's server-error layer.
+
+    Each is inserted just before Connexion's exception layer, so the first added wraps the
+    rest: metrics and request ids see every response, floors apply to error answers too,
+    and the size limit runs before anything reads the body. The operation context sits
+    after routing, the only place the operation is known.
+    """
+    app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        MetricsEndpointMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        path=settings.metrics_path,
+        multiprocess_dir=settings.prometheus_multiproc_dir,
+    )
+    app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        CORSMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        allow_origins=settings.cors_origins,
+        allow_credentials=False,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+        expose_headers=["X-Request-Id", "Retry-After"],
+        max_age=600,
+    )
     app.add_middleware(
         ResponseFloorMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         floors=floors_from_spec(spec),
         enabled=settings.floors_enabled,
     )
-    app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
         BodySizeLimitMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_bytes=settings.max_body_bytes,
     )
-    if not settings.floors_enabled:
-        log.warning("response-time floors are off (RESPONSE_FLOORS=off): timing may leak")
-    return app
+    app.add_middleware(OperationContextMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)

@@ -18,6 +18,7 @@ from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 FORMAT_CHECKER = FormatChecker(formats=list(Draft4Validator.FORMAT_CHECKER.checkers))
 
@@ -27,8 +28,10 @@ def _is_date(value: object) -> bool:
     """A real calendar date written as YYYY-MM-DD (fromisoformat alone accepts other forms)."""
     if not isinstance(value, str):
         return True
+    if not _DATE.fullmatch(value):  # fromisoformat also takes 20240229 and 2024-W09-4
+        return False
     date.fromisoformat(value)  # raises ValueError for 2023-02-30 and the like
-    return len(value) == 10
+    return True
 
 
 @FORMAT_CHECKER.checks("email")

@@ -14,6 +14,7 @@ from core.adapters.cognito import CognitoIdentity
 from core.adapters.jwks import JwksCache
 from core.adapters.licenses import DynamoLicenseStore
 from core.adapters.mail import OutboxMailer, SesMailer
+from core.adapters.probes import TableProbe, UserPoolProbe
 from core.adapters.providers import DynamoProviderStore
 from core.adapters.recaptcha import GoogleRecaptcha, LocalRecaptcha
 from core.clock import utc_now
@@ -22,6 +23,7 @@ from core.emails import Links
 from core.id_tokens import IdTokenVerifier
 from core.ports import Mailer, Recaptcha
 from core.services.profile import ProfileDeps
+from core.services.readiness import Readiness
 from core.services.recovery import RecoveryDeps, RecoveryPolicy
 from core.services.registration import RegistrationDeps, RegistrationPolicy
 from core.token_hashing import Argon2TokenHasher
@@ -40,6 +42,7 @@ class Services:
     recovery: RecoveryDeps
     profile: ProfileDeps
     verifier: IdTokenVerifier
+    readiness: Readiness
 
 
 def aws_client(settings: Settings, service: str) -> Any:
@@ -69,8 +72,9 @@ def build_services(settings: Settings) -> Services:
     licenses = DynamoLicenseStore(provider_table)
     providers = DynamoProviderStore(provider_table)
     attempts = DynamoAttemptCounter(aws_table(settings, settings.rate_limit_table))
+    cognito = aws_client(settings, "cognito-idp")
     identity = CognitoIdentity(
-        aws_client(settings, "cognito-idp"),
+        cognito,
         settings.user_pool_id or "",
         settings.user_pool_client_id or "",
     )
@@ -117,7 +121,18 @@ def build_services(settings: Settings) -> Services:
         recovery=recovery,
         profile=ProfileDeps(licenses=licenses, providers=providers),
         verifier=build_verifier(settings),
+        readiness=build_readiness(settings, provider_table.meta.client, cognito),
     )
+
+
+def build_readiness(settings: Settings, dynamodb: Any, cognito: Any) -> Readiness:
+    """Probes of both tables and the user pool, cached for READINESS_CACHE_SECONDS."""
+    probes = [
+        TableProbe(dynamodb, settings.provider_table, "provider_table"),
+        TableProbe(dynamodb, settings.rate_limit_table, "rate_limit_table"),
+        UserPoolProbe(cognito, settings.user_pool_id or ""),
+    ]
+    return Readiness(probes, settings.readiness_cache_seconds)
 
 
 def build_verifier(settings: Settings) -> IdTokenVerifier:

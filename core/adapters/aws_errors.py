@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core.errors import ServiceError, UpstreamFailed, UpstreamUnavailable
+from core.metrics import AWS_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,13 @@ def aws_call(service: str, operation: str) -> Iterator[None]:
         raise
     except ClientError as error:
         code = error_code(error)
+        AWS_ERRORS.labels(service, operation, code or "unknown").inc()
         log.warning("aws call failed service=%s operation=%s code=%s", service, operation, code)
         if code in RETRYABLE_CODES:
             raise UpstreamUnavailable() from error
         raise UpstreamFailed() from error
     except BotoCoreError as error:
+        AWS_ERRORS.labels(service, operation, type(error).__name__).inc()
         log.warning(
             "aws call failed service=%s operation=%s error=%s",
             service,

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 from jwt import PyJWK
-from jwt.exceptions import PyJWKError
+from jwt.exceptions import PyJWTError
 
 from core.errors import UpstreamUnavailable
 
@@ -57,13 +57,18 @@ class JwksCache:
             answer = self._session.get(self._url, timeout=5)
             answer.raise_for_status()
             document = answer.json()
+            if not isinstance(document, dict):
+                raise ValueError("the JWKS is not a JSON object")
         except (requests.RequestException, ValueError) as error:
             log.warning("could not fetch the JWKS error=%s", type(error).__name__)
             raise UpstreamUnavailable() from error
         keys: dict[str, PyJWK] = {}
         for jwk in document.get("keys", []):
+            # PyJWK raises InvalidKeyError (not a PyJWKError) for a missing kty or modulus.
             try:
+                if not isinstance(jwk, dict):
+                    raise TypeError("a JWK is not a JSON object")
                 keys[jwk["kid"]] = PyJWK(jwk)
-            except (KeyError, PyJWKError):
+            except (KeyError, TypeError, PyJWTError):
                 log.warning("ignoring an unusable key in the JWKS")
         return keys

@@ -1,0 +1,101 @@
+"""Logging set-up: JSON lines in AWS, readable text locally, request context on every line."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from core import log_context
+from core.config import Settings
+
+# Fields that record_outcome and the request log pass with `extra=`; nothing else is copied.
+EXTRA_FIELDS = (
+    "outcome",
+    "compact",
+    "provider_id",
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+)
+
+
+class RequestContextFilter(logging.Filter):
+    """Stamps each record with the current request id and operation."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Always keeps the record; only adds attributes."""
+        record.request_id = log_context.request_id.get() or "-"
+        if not getattr(record, "operation", None):
+            record.operation = log_context.operation.get() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a JSON line."""
+        event: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "event": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+            "operation": getattr(record, "operation", "-"),
+        }
+        for field in EXTRA_FIELDS:
+            value = getattr(record, field, None)
+            if value is not None:
+                event[field] = value
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        return json.dumps(event, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines for the local stack, with the request context and any extra fields."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one readable line (plus its traceback, if any)."""
+        line = super().format(record)
+        extras = [
+            f"{field}={getattr(record, field)}"
+            for field in ("method", "path", "status", "duration_ms")
+            if getattr(record, field, None) is not None
+        ]
+        return f"{line} {' '.join(extras)}" if extras else line
+
+
+def configure_logging(settings: Settings) -> None:
+    """Route every logger (uvicorn's and gunicorn's too) through one handler on stderr."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestContextFilter())
+    handler.setFormatter(JsonFormatter() if settings.json_logs else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    # The service's request line replaces uvicorn's access line (which has no request id).
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    cap_sdk_wire_logs(root.level)
+
+
+# At DEBUG these dump every AWS request and response body: passwords checked with
+# AdminInitiateAuth, temporary passwords of AdminCreateUser, license facts of DynamoDB queries.
+SDK_WIRE_LOGGERS = ("botocore", "boto3", "urllib3")
+
+
+def cap_sdk_wire_logs(level: int) -> None:
+    """Keep the AWS SDK's loggers at WARNING or above, whatever LOG_LEVEL says."""
+    for name in SDK_WIRE_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))

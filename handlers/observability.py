@@ -1,0 +1,130 @@
+"""Request ids, the per-request log line, the operation in log context, and /metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core import log_context
+from handlers.middleware import operation_id
+
+log = logging.getLogger("provider_accounts.requests")
+REQUEST_ID_HEADER = b"x-request-id"
+# Accept a caller's id only if it is short and plain, so it cannot forge log lines.
+VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (the caller's X-Request-Id if valid), returns it, logs once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        # Inner layers (and the Flask view) see the canonical id in the headers too.
+        scope["headers"] = [(n, v) for n, v in scope["headers"] if n != REQUEST_ID_HEADER] + [
+            (REQUEST_ID_HEADER, request_id.encode())
+        ]
+        token = log_context.request_id.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(n, v) for n, v in message.get("headers", []) if n != REQUEST_ID_HEADER]
+                message = {
+                    **message,
+                    "headers": [*headers, (REQUEST_ID_HEADER, request_id.encode())],
+                }
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request completed",
+                extra={
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "operation": operation_id(scope) or "-",
+                },
+            )
+            log_context.request_id.reset(token)
+
+
+class OperationContextMiddleware:
+    """Sits after Connexion's routing: puts the operation into the log context."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = log_context.operation.set(operation_id(scope))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            log_context.operation.reset(token)
+
+
+class MetricsEndpointMiddleware:
+    """Serves Prometheus metrics at one path, outside the public API (and its spec)."""
+
+    def __init__(self, app: ASGIApp, path: str, multiprocess_dir: str | None) -> None:
+        self.app = app
+        self.path = path
+        self.multiprocess_dir = multiprocess_dir
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != self.path or not self.path:
+            await self.app(scope, receive, send)
+            return
+        body = generate_latest(self._registry())
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", CONTENT_TYPE_LATEST.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _registry(self) -> CollectorRegistry:
+        if not self.multiprocess_dir:
+            return REGISTRY
+        # Under gunicorn every worker writes its own files; the scrape adds them up.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)
+        return registry
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == REQUEST_ID_HEADER:
+            candidate = value.decode("latin-1")
+            if VALID_REQUEST_ID.match(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex

@@ -1,0 +1,257 @@
+"""In-memory fakes of the core's ports, faithful to the adapters' conditional semantics.
+
+The identity pool's fake lives in tests/support/fake_identity.py.
+
+Every fake can be told to fail once: `fake.fail_next("method", error)` makes the next call of
+that method raise `error` before it changes anything, as a failed AWS call would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from core.errors import ConditionFailed
+from core.models import (
+    AccountEvent,
+    License,
+    LicenseFacts,
+    MailMessage,
+    PendingRecovery,
+    Provider,
+)
+
+START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
+
+
+class MutableClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move time forward, e.g. advance(minutes=15); returns the new time."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
+class FailsOnDemand:
+    """One-shot failure injection, checked at the start of every faked method."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, Exception] = {}
+
+    def fail_next(self, method: str, error: Exception) -> None:
+        """Make the next call of `method` raise `error` (once)."""
+        if not callable(getattr(self, method, None)):
+            raise AttributeError(f"{type(self).__name__} has no method {method!r}")
+        self._failures[method] = error
+
+    def _check(self, method: str) -> None:
+        error = self._failures.pop(method, None)
+        if error is not None:
+            raise error
+
+
+class FakeLicenseStore(FailsOnDemand):
+    """License records in a list; matches like DynamoLicenseStore (one provider or none)."""
+
+    def __init__(self, licenses: list[License] | None = None) -> None:
+        super().__init__()
+        self.licenses = list(licenses or [])
+
+    def find_match(self, facts: LicenseFacts) -> License | None:
+        self._check("find_match")
+        matches = [lic for lic in self.licenses if lic.matches(facts)]
+        if len({lic.provider_id for lic in matches}) != 1:
+            return None
+        return matches[0]
+
+    def list_for_provider(self, compact: str, provider_id: str) -> list[License]:
+        self._check("list_for_provider")
+        return [
+            lic for lic in self.licenses if (lic.compact, lic.provider_id) == (compact, provider_id)
+        ]
+
+
+class FakeProviderStore(FailsOnDemand):
+    """Provider records, email reservations and history with DynamoProviderStore's conditions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[tuple[str, str], Provider] = {}
+        self.emails: dict[str, tuple[str, str]] = {}
+        self.events: dict[tuple[str, str], list[AccountEvent]] = {}
+
+    def add(self, provider: Provider) -> Provider:
+        """Store a record as seeding (or an earlier registration) would have left it."""
+        key = (provider.compact, provider.provider_id)
+        self.records[key] = provider
+        if provider.registered_email is not None:
+            self.emails[provider.registered_email.lower()] = key
+        return provider
+
+    def get(self, compact: str, provider_id: str) -> Provider | None:
+        self._check("get")
+        return self.records.get((compact, provider_id))
+
+    def email_owner(self, email: str) -> tuple[str, str] | None:
+        self._check("email_owner")
+        return self.emails.get(email.lower())
+
+    def claim(
+        self,
+        provider: Provider,
+        claim_id: str,
+        now: datetime,
+        until: datetime,
+        token_hash: str | None = None,
+    ) -> None:
+        self._check("claim")
+        stored = self._stored(provider)
+        if stored.claimed_until is not None and not stored.claimed_until < now:
+            raise ConditionFailed()
+        if stored.registered_email != provider.registered_email:
+            raise ConditionFailed()
+        stored_hash = stored.pending_recovery.token_hash if stored.pending_recovery else None
+        if token_hash is not None and stored_hash != token_hash:
+            raise ConditionFailed()
+        self._put(replace(stored, claim_id=claim_id, claimed_until=until))
+
+    def release_claim(self, provider: Provider, claim_id: str) -> None:
+        self._check("release_claim")
+        stored = self._stored(provider)
+        if stored.claim_id == claim_id:
+            self._put(replace(stored, claim_id=None, claimed_until=None))
+
+    def record_registration(
+        self,
+        provider: Provider,
+        email: str,
+        home_jurisdiction: str,
+        claim_id: str,
+        now: datetime,
+    ) -> None:
+        self._check("record_registration")
+        email = email.lower()
+        key = (provider.compact, provider.provider_id)
+        stored = self._stored(provider)
+        # One transaction: the claim, the new reservation and the old one's removal all hold.
+        old = provider.registered_email.lower() if provider.registered_email else None
+        dropped = [old] if old is not None and old != email else []
+        if stored.claim_id != claim_id or any(
+            self.emails.get(address, key) != key for address in [email, *dropped]
+        ):
+            raise ConditionFailed()
+        self._put(
+            replace(
+                stored,
+                registered_email=email,
+                home_jurisdiction=home_jurisdiction,
+                registered_at=now,
+                claim_id=None,
+                claimed_until=None,
+            )
+        )
+        self.emails[email] = key
+        for address in dropped:
+            del self.emails[address]
+        self._event(provider, "registered", now)
+
+    def store_recovery_token(
+        self, provider: Provider, token_hash: str, expires_at: datetime, now: datetime
+    ) -> None:
+        self._check("store_recovery_token")
+        stored = self._stored(provider)
+        if stored.registered_email is None or stored.registered_email != provider.registered_email:
+            raise ConditionFailed()
+        self._put(replace(stored, pending_recovery=PendingRecovery(token_hash, expires_at)))
+        self._event(provider, "recovery_requested", now)
+
+    def clear_recovery_token(self, provider: Provider, token_hash: str) -> None:
+        self._check("clear_recovery_token")
+        stored = self._stored(provider)
+        if stored.pending_recovery and stored.pending_recovery.token_hash == token_hash:
+            self._put(replace(stored, pending_recovery=None))
+
+    def complete_recovery(self, provider: Provider, claim_id: str, now: datetime) -> None:
+        self._check("complete_recovery")
+        stored = self._stored(provider)
+        if stored.claim_id != claim_id:
+            raise ConditionFailed()
+        self._put(
+            replace(
+                stored, recovered_at=now, pending_recovery=None, claim_id=None, claimed_until=None
+            )
+        )
+        self._event(provider, "recovery_completed", now)
+
+    def recent_events(self, compact: str, provider_id: str, limit: int) -> list[AccountEvent]:
+        self._check("recent_events")
+        events = self.events.get((compact, provider_id), [])
+        return sorted(events, key=lambda e: e.occurred_at, reverse=True)[:limit]
+
+    def event_types(self, provider: Provider) -> list[str]:
+        """The provider's event types, oldest first."""
+        return [e.event_type for e in self.events.get((provider.compact, provider.provider_id), [])]
+
+    def _stored(self, provider: Provider) -> Provider:
+        stored = self.records.get((provider.compact, provider.provider_id))
+        if stored is None:  # attribute_exists(pk) fails on a missing item
+            raise ConditionFailed()
+        return stored
+
+    def _put(self, provider: Provider) -> None:
+        self.records[(provider.compact, provider.provider_id)] = provider
+
+    def _event(self, provider: Provider, event_type: str, now: datetime) -> None:
+        key = (provider.compact, provider.provider_id)
+        self.events.setdefault(key, []).append(AccountEvent(event_type, now))
+
+
+class FakeAttemptCounter(FailsOnDemand):
+    """Attempts per key; counts those strictly inside the window ending now, this one too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts: dict[str, list[datetime]] = {}
+
+    def record_and_count(self, key: str, now: datetime, window_seconds: int) -> int:
+        self._check("record_and_count")
+        moments = self.attempts.setdefault(key, [])
+        moments.append(now)
+        start = now - timedelta(seconds=window_seconds)
+        return sum(1 for moment in moments if start < moment <= now)
+
+
+class RecordingMailer(FailsOnDemand):
+    """Keeps every message it was asked to send; a failed send keeps nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[MailMessage] = []
+
+    def send(self, message: MailMessage) -> None:
+        self._check("send")
+        self.sent.append(message)
+
+    def recipients(self) -> list[str]:
+        """Who got mail, in order."""
+        return [message.to for message in self.sent]
+
+
+class FakeRecaptcha(FailsOnDemand):
+    """Accepts every token but 'fail'; records what it was asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checked: list[tuple[str, str | None]] = []
+
+    def verify(self, token: str, remote_ip: str | None) -> bool:
+        self._check("verify")
+        self.checked.append((token, remote_ip))
+        return token != "fail"

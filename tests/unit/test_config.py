@@ -1,0 +1,95 @@
+"""Settings come from the environment; production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from core.config import Settings
+
+PRODUCTION = {
+    "APP_ENV": "aws",
+    "RECAPTCHA_SECRET": "6Lc-test-secret",
+    "USER_POOL_ID": "us-east-1_AbCdEf123",
+    "USER_POOL_CLIENT_ID": "4v1a2b3c4d5e6f7g8h9i0j",
+}
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """An environment holding none of the service's variables."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+def test_local_needs_nothing_from_the_environment(environment: pytest.MonkeyPatch) -> None:
+    settings = Settings()
+    assert (settings.app_env, settings.is_local) == ("local", True)
+    assert settings.recaptcha_secret is None
+    assert (settings.floors_enabled, settings.ip_limits_enabled) == (True, True)
+
+
+def test_aws_with_every_secret_starts(environment: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        environment.setenv(name, value)
+    settings = Settings()
+    assert settings.is_local is False
+    assert settings.recaptcha_secret is not None
+    assert settings.recaptcha_secret.get_secret_value() == "6Lc-test-secret"
+    assert "6Lc-test-secret" not in repr(settings)
+
+
+def test_aws_without_the_recaptcha_secret_fails_naming_it(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    # Given production settings without RECAPTCHA_SECRET
+    for name, value in PRODUCTION.items():
+        if name != "RECAPTCHA_SECRET":
+            environment.setenv(name, value)
+    # When the settings are loaded, the error names that variable and only it
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert "APP_ENV=aws requires RECAPTCHA_SECRET to be set in the environment" in str(raised.value)
+
+
+def test_aws_with_nothing_names_every_missing_variable(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("APP_ENV", "aws")
+    environment.setenv("RECAPTCHA_SECRET", "")
+    with pytest.raises(
+        ValidationError,
+        match="requires RECAPTCHA_SECRET, USER_POOL_ID, USER_POOL_CLIENT_ID to be set",
+    ):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("APP_ENV", "production"),
+        ("RECOVERY_TOKEN_TTL_SECONDS", "30"),
+        ("CLAIM_LEASE_SECONDS", "601"),
+        ("PORT", "0"),
+        ("RESPONSE_FLOORS", "maybe"),
+    ],
+)
+def test_out_of_range_values_are_refused(
+    name: str, value: str, environment: pytest.MonkeyPatch
+) -> None:
+    environment.setenv(name, value)
+    with pytest.raises(ValidationError, match=name.lower()):
+        Settings()
+
+
+def test_variables_are_read_case_insensitively_and_typed(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    environment.setenv("recovery_verify_limit", "5")
+    environment.setenv("OUTBOX_DIR", str(tmp_path / "outbox"))
+    environment.setenv("IP_RATE_LIMITS", "off")
+    settings = Settings()
+    assert settings.recovery_verify_limit == 5
+    assert settings.outbox_dir == tmp_path / "outbox"
+    assert settings.ip_limits_enabled is False

@@ -1,0 +1,154 @@
+"""The emails, whole: text part, HTML part, links."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from core import emails
+
+LINKS = emails.Links("https://app.example.test/")
+PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+    "<body>{body}</body></html>"
+)
+
+
+def a(url: str) -> str:
+    return f'<a href="{url}">{url}</a>'
+
+
+def test_links_point_at_the_frontend_whatever_the_trailing_slash() -> None:
+    for base in ("https://app.example.test", "https://app.example.test/"):
+        links = emails.Links(base)
+        assert links.sign_in == "https://app.example.test/sign-in"
+        assert links.account_recovery == "https://app.example.test/account-recovery"
+
+
+def test_the_verify_link_carries_its_parameters_in_the_fragment() -> None:
+    # Given a token with characters that need no escaping, and one that does
+    link = LINKS.verify_recovery("aslp", "1c9a3e5f-7b2d-4f6a-8c1e-3d5b7a9c1e2f", "ab-_C9")
+    odd = LINKS.verify_recovery("aslp", "p", "a+b&c=d")
+    # Then the parameters sit in the fragment, never in the query, and parse back
+    assert link == (
+        "https://app.example.test/account-recovery/verify#compact=aslp"
+        "&providerId=1c9a3e5f-7b2d-4f6a-8c1e-3d5b7a9c1e2f&recoveryToken=ab-_C9"
+    )
+    assert urlsplit(odd).query == ""
+    assert parse_qs(urlsplit(odd).fragment)["recoveryToken"] == ["a+b&c=d"]
+
+
+def test_the_invitation() -> None:
+    message = emails.invitation("q@example.test", "Quillon", "Vantreska", "Pw1!x<&>", LINKS)
+    assert (message.to, message.subject) == ("q@example.test", "Your provider account")
+    assert message.text == (
+        "Hello Quillon Vantreska,\n\n"
+        "Your provider account has been created.\n\n"
+        "Username: q@example.test\n"
+        "Temporary password: Pw1!x<&>\n\n"
+        "Sign in at https://app.example.test/sign-in with these details. You will choose a new "
+        "password, and then set up multi-factor authentication (MFA) with an authenticator app "
+        "on your phone.\n\n"
+        "If you ever lose your MFA device, you can recover your account yourself at "
+        "https://app.example.test/account-recovery.\n"
+    )
+    assert message.html == PAGE.format(
+        title="Your provider account",
+        body="<p>Hello Quillon Vantreska,</p>"
+        "<p>Your provider account has been created.</p>"
+        "<p>Username: q@example.test<br>Temporary password: Pw1!x&lt;&amp;&gt;</p>"
+        f"<p>Sign in at {a('https://app.example.test/sign-in')} with these details. You will "
+        "choose a new password, and then set up multi-factor authentication (MFA) with an "
+        "authenticator app on your phone.</p>"
+        "<p>If you ever lose your MFA device, you can recover your account yourself at "
+        f"{a('https://app.example.test/account-recovery')}.</p>",
+    )
+
+
+def test_the_invitation_after_a_recovery() -> None:
+    message = emails.invitation("q@example.test", "Q", "V", "Pw1!abcdefgh", LINKS, True)
+    assert message.subject == "Your provider account was recovered"
+    assert message.text == (
+        "Hello Q V,\n\n"
+        "Your account was recovered as requested: the previous password and MFA device no "
+        "longer work.\n\n"
+        "Username: q@example.test\n"
+        "Temporary password: Pw1!abcdefgh\n\n"
+        "Sign in at https://app.example.test/sign-in with these details. You will choose a new "
+        "password, and then set up multi-factor authentication (MFA) with an authenticator app "
+        "on your phone.\n\n"
+        "If you ever lose your MFA device, you can recover your account yourself at "
+        "https://app.example.test/account-recovery.\n\n"
+        "If you did not ask to recover your account, someone knows your password and your "
+        "license details. Sign in now with the temporary password above to take the account "
+        "back, choose a new password you use nowhere else, and contact your compact's support.\n"
+    )
+    assert "<p>If you did not ask to recover your account" in message.html
+
+
+def test_the_registration_attempt_notice() -> None:
+    message = emails.registration_attempt_notice("q@example.test", LINKS)
+    assert (message.to, message.subject) == (
+        "q@example.test",
+        "Someone tried to register your provider account",
+    )
+    assert message.text == (
+        "Hello,\n\n"
+        "Someone just tried to register a provider account with this email address or with the "
+        "license linked to your account. An account already exists, so nothing was changed.\n\n"
+        "If it was you, sign in at https://app.example.test/sign-in. If you lost your MFA "
+        "device, recover your account at https://app.example.test/account-recovery. If you "
+        'forgot your password, use "Forgot your password?" on the sign-in page.\n\n'
+        "If it was not you, you need not do anything: your account is unchanged.\n"
+    )
+    assert (
+        f"<p>If it was you, sign in at {a('https://app.example.test/sign-in')}. If you lost your "
+        f"MFA device, recover your account at {a('https://app.example.test/account-recovery')}. "
+        "If you forgot your password, use &quot;Forgot your password?&quot; on the sign-in "
+        "page.</p>"
+    ) in message.html
+
+
+def test_the_recovery_confirmation() -> None:
+    link = LINKS.verify_recovery("aslp", "p-1", "tok_en-9")
+    message = emails.recovery_confirmation("q@example.test", "Quillon", link, 15, LINKS)
+    assert (message.to, message.subject) == ("q@example.test", "Confirm account recovery")
+    assert message.text == (
+        "Hello Quillon,\n\n"
+        "We received a request to recover your provider account because its multi-factor "
+        "authentication (MFA) device was lost. To confirm, open this link:\n\n"
+        "https://app.example.test/account-recovery/verify#compact=aslp&providerId=p-1"
+        "&recoveryToken=tok_en-9\n\n"
+        "The link expires in 15 minutes and works once. Confirming replaces your account's "
+        "sign-in: you will get a new temporary password by email, then choose a new password "
+        "and set up MFA on a new device.\n\n"
+        "If you did not ask for this, do not open the link: someone else knows your password. "
+        'Change it now with "Forgot your password?" on the sign-in page at '
+        "https://app.example.test/sign-in.\n"
+    )
+    escaped = (
+        "https://app.example.test/account-recovery/verify#compact=aslp&amp;providerId=p-1"
+        "&amp;recoveryToken=tok_en-9"
+    )
+    assert f"<p>{a(escaped)}</p>" in message.html
+    assert f"at {a('https://app.example.test/sign-in')}.</p>" in message.html
+
+
+@pytest.mark.parametrize("name", ["<script>alert(1)</script>", 'O"Brien & <b>'])
+def test_names_are_escaped_in_html(name: str) -> None:
+    message = emails.invitation("q@example.test", name, "V", "Pw1!abcdefgh", LINKS)
+    assert name in message.text
+    assert name not in message.html
+    assert "<script" not in message.html
+    assert "<b>" not in message.html
+
+
+@pytest.mark.parametrize("punctuation", [".", ",", ";", ":", "!", "?", ")"])
+def test_sentence_punctuation_after_a_url_is_not_linked(punctuation: str) -> None:
+    # Given a link that ends a sentence in a mail
+    text = f"Go to https://app.example.test/sign-in{punctuation} Then rest."
+    # Then the anchor's target stops before the punctuation
+    assert emails._linkify(text) == (
+        f"Go to {a('https://app.example.test/sign-in')}{punctuation} Then rest."
+    )

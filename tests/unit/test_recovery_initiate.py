@@ -1,0 +1,284 @@
+"""Initiating recovery: every outcome, all silent; only a full proof sends a one-time link."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from core import emails
+from core.errors import ServiceError, UpstreamFailed, UpstreamUnavailable
+from core.models import MailMessage, PendingRecovery, Provider
+from core.services.recovery import InitiateRequest, RecoveryDeps, initiate_recovery
+from core.token_hashing import Argon2TokenHasher
+from tests.support.data import ALICE, BOB
+from tests.support.fake_identity import FakeIdentity
+from tests.support.fakes import (
+    FakeAttemptCounter,
+    FakeProviderStore,
+    FakeRecaptcha,
+    MutableClock,
+    RecordingMailer,
+)
+from tests.unit.conftest import ALICE_EMAIL, ALICE_PASSWORD, UI, facts_of
+
+_LINK = re.compile(r"^(https://\S+)$", re.MULTILINE)
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def request(
+    username: str = ALICE_EMAIL,
+    password: str = ALICE_PASSWORD,
+    token: str = "ok",
+    person: dict[str, str] = ALICE,
+    **changes: object,
+) -> InitiateRequest:
+    return InitiateRequest(facts_of(person, **changes), username, password, token, "203.0.113.9")
+
+
+def link_token(message: MailMessage, provider: Provider) -> str:
+    """The recovery token of the mail's link, checking the link's other parameters."""
+    links = [link for link in _LINK.findall(message.text) if "/verify#" in link]
+    assert len(links) == 1, message.text
+    parts = urlsplit(links[0])
+    assert (parts.scheme, parts.netloc, parts.path, parts.query) == (
+        "https",
+        "app.example.test",
+        "/account-recovery/verify",
+        "",
+    )
+    params = parse_qs(parts.fragment, strict_parsing=True)
+    assert set(params) == {"compact", "providerId", "recoveryToken"}
+    assert params["compact"] == [provider.compact]
+    assert params["providerId"] == [provider.provider_id]
+    (token,) = params["recoveryToken"]
+    return token
+
+
+def pending(providers: FakeProviderStore, provider: Provider) -> PendingRecovery | None:
+    return providers.records[(provider.compact, provider.provider_id)].pending_recovery
+
+
+def test_a_complete_proof_sends_a_one_time_link(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    hasher: Argon2TokenHasher,
+    clock: MutableClock,
+    links: emails.Links,
+    outcomes,
+) -> None:
+    # Given Alice, registered, proves who she is with a mixed-case email and her password
+    # When she initiates recovery
+    initiate_recovery(request(username=" Quillon.Vantreska@EXAMPLE.test "), recovery_deps)
+    # Then her password was checked against her user, which is left as it was
+    assert identity.calls == [("password_is_valid", ALICE_EMAIL)]
+    assert identity.users[ALICE_EMAIL].mfa_device == "lost phone"
+    # And one mail, to her registered address, carries the link
+    (message,) = mailer.sent
+    token = link_token(message, registered_alice)
+    link = f"{UI}/account-recovery/verify#compact=aslp&providerId={ALICE['providerId']}"
+    assert message == emails.recovery_confirmation(
+        ALICE_EMAIL, "Quillon", f"{link}&recoveryToken={token}", 15, links
+    )
+    # And the token is 32 random bytes, url-safe, and only its hash is stored, for 15 minutes
+    assert _TOKEN.match(token)
+    stored = pending(providers, registered_alice)
+    assert stored is not None
+    assert stored.expires_at == clock() + timedelta(minutes=15)
+    assert token not in stored.token_hash
+    assert hasher.verify(stored.token_hash, token)
+    assert providers.event_types(registered_alice) == ["recovery_requested"]
+    assert outcomes() == [("initiate_recovery", "sent")]
+
+
+def test_a_new_request_replaces_the_pending_token(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    providers: FakeProviderStore,
+    mailer: RecordingMailer,
+    hasher: Argon2TokenHasher,
+    clock: MutableClock,
+) -> None:
+    # Given Alice initiated recovery once
+    initiate_recovery(request(), recovery_deps)
+    first = link_token(mailer.sent[0], registered_alice)
+    # When she initiates again five minutes later
+    clock.advance(minutes=5)
+    initiate_recovery(request(), recovery_deps)
+    # Then a second, different link is sent, and only its token matches what is stored
+    second = link_token(mailer.sent[1], registered_alice)
+    assert mailer.recipients() == [ALICE_EMAIL, ALICE_EMAIL]
+    assert first != second
+    stored = pending(providers, registered_alice)
+    assert stored is not None
+    assert hasher.verify(stored.token_hash, second)
+    assert not hasher.verify(stored.token_hash, first)
+    assert stored.expires_at == clock() + timedelta(minutes=15)
+
+
+def test_a_failed_recaptcha_does_nothing_silently(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    recaptcha: FakeRecaptcha,
+    attempts: FakeAttemptCounter,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    outcomes,
+) -> None:
+    # When Alice's request carries a failing reCAPTCHA token, nothing is raised
+    initiate_recovery(request(token="fail"), recovery_deps)
+    # Then nothing was counted, checked or sent
+    assert recaptcha.checked == [("fail", "203.0.113.9")]
+    assert (attempts.attempts, identity.calls, mailer.sent) == ({}, [], [])
+    assert outcomes() == [("initiate_recovery", "recaptcha_failed")]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"ssn_last_four": "0000"}, {"given_name": "Quill"}, {"jurisdiction": "co"}],
+    ids=["ssn", "name", "jurisdiction"],
+)
+def test_facts_matching_no_license_do_nothing(
+    changes: dict[str, object],
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    attempts: FakeAttemptCounter,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    outcomes,
+) -> None:
+    initiate_recovery(request(**changes), recovery_deps)
+    assert (attempts.attempts, identity.calls, mailer.sent) == ({}, [], [])
+    assert outcomes() == [("initiate_recovery", "no_match")]
+
+
+def test_three_requests_an_hour_per_provider_then_the_window_slides(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given Alice initiated recovery three times just now
+    for _ in range(3):
+        initiate_recovery(request(), recovery_deps)
+    third = pending(providers, registered_alice)
+    identity.calls.clear()
+    # When she tries again 30 minutes and 59:59 later, she is refused, without a password check
+    clock.advance(minutes=30)
+    initiate_recovery(request(), recovery_deps)
+    clock.advance(minutes=29, seconds=59)
+    initiate_recovery(request(), recovery_deps)
+    assert identity.calls == []
+    assert len(mailer.sent) == 3
+    assert pending(providers, registered_alice) == third
+    # When the first three leave the hour's window, the next request is sent
+    clock.advance(seconds=1)
+    initiate_recovery(request(), recovery_deps)
+    assert mailer.recipients() == [ALICE_EMAIL] * 4
+    assert [outcome for _, outcome in outcomes()] == ["sent"] * 3 + ["rate_limited"] * 2 + ["sent"]
+
+
+def test_the_limit_is_per_provider(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    attempts: FakeAttemptCounter,
+    outcomes,
+) -> None:
+    # Given Alice used her three requests
+    for _ in range(3):
+        initiate_recovery(request(), recovery_deps)
+    # When Bob (not registered) asks, his own count starts at one
+    initiate_recovery(request(username="zephrine@example.test", person=BOB), recovery_deps)
+    assert outcomes()[-1] == ("initiate_recovery", "not_registered")
+    assert attempts.attempts.keys() == {
+        f"initiate#aslp#{ALICE['providerId']}",
+        f"initiate#octp#{BOB['providerId']}",
+    }
+
+
+def test_an_unregistered_provider_gets_nothing(
+    recovery_deps: RecoveryDeps,
+    bob: Provider,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    outcomes,
+) -> None:
+    initiate_recovery(request(username="zephrine@example.test", person=BOB), recovery_deps)
+    assert (identity.calls, mailer.sent) == ([], [])
+    assert providers.records[(bob.compact, bob.provider_id)] == bob
+    assert outcomes() == [("initiate_recovery", "not_registered")]
+
+
+def test_another_email_than_the_registered_one_gets_nothing(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    outcomes,
+) -> None:
+    # When someone with Alice's facts and password names another email
+    initiate_recovery(request(username="quillon@elsewhere.test"), recovery_deps)
+    # Then no password is checked against any user and nothing is sent or stored
+    assert (identity.calls, mailer.sent) == ([], [])
+    assert pending(providers, registered_alice) is None
+    assert outcomes() == [("initiate_recovery", "email_mismatch")]
+
+
+def test_a_wrong_password_gets_nothing(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    outcomes,
+) -> None:
+    initiate_recovery(request(password="Orchid-Lantern-48!"), recovery_deps)
+    assert identity.calls == [("password_is_valid", ALICE_EMAIL)]
+    assert mailer.sent == []
+    assert pending(providers, registered_alice) is None
+    assert providers.event_types(registered_alice) == []
+    assert outcomes() == [("initiate_recovery", "bad_password")]
+
+
+@pytest.mark.parametrize(
+    ("fake", "method"),
+    [
+        ("licenses", "find_match"),
+        ("providers", "get"),
+        ("attempts", "record_and_count"),
+        ("identity", "password_is_valid"),
+        ("providers", "store_recovery_token"),
+        ("mailer", "send"),
+    ],
+)
+@pytest.mark.parametrize("error", [UpstreamUnavailable(), UpstreamFailed()])
+def test_a_failing_dependency_is_logged_and_swallowed(
+    fake: str,
+    method: str,
+    error: ServiceError,
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    mailer: RecordingMailer,
+    caplog: pytest.LogCaptureFixture,
+    outcomes,
+) -> None:
+    # Given one AWS call of the way fails
+    getattr(recovery_deps, fake).fail_next(method, error)
+    # When Alice initiates recovery, nothing is raised: the caller answers as always
+    initiate_recovery(request(), recovery_deps)
+    # Then no mail was sent and the failure is logged as an error
+    assert mailer.sent == []
+    assert outcomes() == [("initiate_recovery", "upstream_error")]
+    levels = {r.levelno for r in caplog.records if r.name == "provider_accounts.outcomes"}
+    assert levels == {logging.ERROR}
