@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     APP_ENV=aws \
     MAIL_BACKEND=ses \
-    PORT=8000
+    PORT=8000 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 
 WORKDIR /app
 RUN useradd --system --uid 10001 --no-create-home --home-dir /app app
@@ -20,6 +21,8 @@ COPY handlers ./handlers
 RUN pip install --editable . && rm -rf /root/.cache
 
 USER app
+# gunicorn's workers share metrics through files here; cleared at every container start.
+RUN mkdir -p /tmp/metrics
 EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
