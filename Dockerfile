@@ -21,7 +21,7 @@ COPY handlers ./handlers
 RUN pip install --editable . && rm -rf /root/.cache
 
 USER app
-# gunicorn's workers share metrics through files here; cleared at every container start.
+# gunicorn's workers share metrics through files here (empty in every new container).
 RUN mkdir -p /tmp/metrics
 EXPOSE 8000
 
