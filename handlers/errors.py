@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from connexion import FlaskApp
+from connexion.exceptions import OAuthProblem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
 
@@ -36,6 +37,7 @@ TITLES = {
     503: "Service Unavailable",
 }
 UPSTREAM_RETRY_AFTER_SECONDS = 5
+BEARER_CHALLENGE = 'Bearer realm="provider-accounts"'
 
 
 class BodyTooLarge(Exception):
@@ -51,13 +53,20 @@ def _service_error(_request: ConnexionRequest, error: Exception) -> ConnexionRes
     assert isinstance(error, errors.ServiceError)  # noqa: S101 - registered for this class only
     status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(error, cls)), 500)
     headers: dict[str, str] = {}
-    if isinstance(error, errors.RateLimited):
+    if isinstance(error, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = BEARER_CHALLENGE
+    elif isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     elif isinstance(error, errors.UpstreamUnavailable):
         headers["Retry-After"] = str(UPSTREAM_RETRY_AFTER_SECONDS)
     if status >= 500:
         log.error("request failed: %s", type(error).__name__, exc_info=error.__cause__)
     return render(status, error.message, headers)
+
+
+def _unauthorized(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    detail = getattr(error, "detail", None) or "Authentication required"
+    return render(401, str(detail), {"WWW-Authenticate": BEARER_CHALLENGE})
 
 
 def _body_too_large(_request: ConnexionRequest, _error: Exception) -> ConnexionResponse:
@@ -73,6 +82,7 @@ def _unexpected(_request: ConnexionRequest, error: Exception) -> ConnexionRespon
 def register_error_handlers(app: FlaskApp) -> None:
     """Map every error the core raises (and any other exception) to a problem response."""
     app.add_error_handler(errors.ServiceError, _service_error)
+    app.add_error_handler(OAuthProblem, _unauthorized)  # Connexion's own 401s
     app.add_error_handler(BodyTooLarge, _body_too_large)
     app.add_error_handler(Exception, _unexpected)
 
