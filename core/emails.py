@@ -102,7 +102,7 @@ def recovery_confirmation(
             "We received a request to recover your provider account because its multi-factor "
             "authentication (MFA) device was lost. To confirm, open this link:",
             link,
-            f"The link expires in {expires_minutes} minutes and works once. Confirming replaces "
+            f"The link expires in {_minutes(expires_minutes)} and works once. Confirming replaces "
             "your account's sign-in: you will get a new temporary password by email, then choose "
             "a new password and set up MFA on a new device.",
             "If you did not ask for this, do not open the link: someone else knows your "
@@ -110,6 +110,10 @@ def recovery_confirmation(
             f"{links.sign_in}.",
         ],
     )
+
+
+def _minutes(count: int) -> str:
+    return f"{count} minute" if count == 1 else f"{count} minutes"
 
 
 def _message(to: str, subject: str, paragraphs: list[str]) -> MailMessage:

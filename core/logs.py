@@ -72,13 +72,18 @@ class TextFormatter(logging.Formatter):
         return f"{line} {' '.join(extras)}" if extras else line
 
 
+HANDLER_NAME = "provider-accounts"
+
+
 def configure_logging(settings: Settings) -> None:
     """Route every logger (uvicorn's and gunicorn's too) through one handler on stderr."""
     handler = logging.StreamHandler()
     handler.addFilter(RequestContextFilter())
     handler.setFormatter(JsonFormatter() if settings.json_logs else TextFormatter())
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler (configuring twice must not log twice); keep any other.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != HANDLER_NAME] + [handler]
     root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access"):
         logger = logging.getLogger(name)

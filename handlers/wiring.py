@@ -28,9 +28,10 @@ from core.services.recovery import RecoveryDeps, RecoveryPolicy
 from core.services.registration import RegistrationDeps, RegistrationPolicy
 from core.token_hashing import Argon2TokenHasher
 
-# Fail fast rather than pile up: a request waits at most a few seconds for one AWS call.
+# Fail fast rather than pile up: one AWS call waits at most 2 × (2 + 4) s. A recovery makes
+# four calls after claiming its token, so it ends well within the 60 s claim lease.
 AWS_CLIENT_CONFIG = Config(
-    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+    connect_timeout=2, read_timeout=4, retries={"mode": "standard", "max_attempts": 2}
 )
 
 

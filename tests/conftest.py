@@ -14,6 +14,9 @@ from core.local.bootstrap import bootstrap
 from core.local.stack import seed_file
 from tests.support.data import LICENSES_CSV
 
+# Captures every log line of the suite; tests/test_logs_hold_no_secrets.py checks them last.
+pytest_plugins = ["tests.support.log_capture"]
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

@@ -15,6 +15,7 @@ from core.errors import (
     RateLimited,
     RecaptchaFailed,
     ServiceError,
+    UpstreamFailed,
 )
 from core.models import LicenseFacts, Provider
 from core.outcomes import record_outcome
@@ -215,9 +216,13 @@ def _recreate_account(provider: Provider, deps: RecoveryDeps) -> None:
         # recoveredAt is the claim time, before the old user is deleted: every session of the
         # old user began before it, every session of the new one after it.
         deps.providers.complete_recovery(provider, claim_id, now)
-    except BaseException:
+    except BaseException as error:
         release_quietly(deps.providers, provider, claim_id)
         record_outcome(
             VERIFY, "upstream_error", provider.compact, provider.provider_id, level=logging.ERROR
         )
+        if isinstance(error, ConditionFailed):
+            # The username was taken again, or the claim lapsed before completion: either way
+            # the same link finishes the job on retry, so this is a retryable failure.
+            raise UpstreamFailed() from error
         raise

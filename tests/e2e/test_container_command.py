@@ -211,6 +211,6 @@ def wait_until_healthy(base: str, process: subprocess.Popen, log_path: Path) -> 
         try:
             if requests.get(f"{base}/v1/health", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still starting its workers
             time.sleep(0.2)
     pytest.fail(f"the container command never became healthy:\n{log_path.read_text()[-3000:]}")

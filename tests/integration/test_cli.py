@@ -1,0 +1,165 @@
+"""The provider-accounts command against a moto server started for the test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+import cli
+from tests.support.data import LICENSES_CSV
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A moto server on a free loopback port, for this module; yields its URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def endpoint(server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The server, emptied; the environment points the CLI at it (core/config.py reads it)."""
+    requests.post(f"{server}/moto-api/reset", timeout=5).raise_for_status()
+    for name in ("USER_POOL_ID", "USER_POOL_CLIENT_ID", "PROVIDER_TABLE", "RATE_LIMIT_TABLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("APP_ENV", "local")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server)
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    return server
+
+
+def provider_items(endpoint: str) -> list[dict]:
+    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+    return list(dynamodb.scan(TableName="provider-accounts-providers")["Items"])
+
+
+def test_bootstrap_prints_the_ids_and_is_idempotent(
+    endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When bootstrap runs twice
+    first_code = cli.main(["bootstrap"])
+    first = capsys.readouterr()
+    second_code = cli.main(["bootstrap"])
+    second = capsys.readouterr()
+
+    # Then both succeed and print the same ids as JSON
+    assert (first_code, second_code) == (0, 0)
+    printed = json.loads(first.out)
+    assert json.loads(second.out) == printed
+    assert printed["provider_table"] == "provider-accounts-providers"
+    assert printed["rate_limit_table"] == "provider-accounts-rate-limits"
+    assert printed["user_pool_id"].startswith(f"{REGION}_")
+    assert printed["user_pool_client_id"]
+    # And the server holds one pool with that id
+    cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=endpoint)
+    pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
+    assert [p["Id"] for p in pools] == [printed["user_pool_id"]]
+
+
+def test_seed_loads_a_file_and_reports_the_count(
+    endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a bootstrapped stack
+    assert cli.main(["bootstrap"]) == 0
+    capsys.readouterr()
+
+    # When a license file is seeded
+    code = cli.main(["seed", str(LICENSES_CSV)])
+
+    # Then it succeeds, says how many, and the records are there
+    out = capsys.readouterr()
+    assert (code, out.out, out.err) == (0, "loaded 3 license records\n", "")
+    assert sorted(i["type"]["S"] for i in provider_items(endpoint)) == [
+        "license",
+        "license",
+        "license",
+        "provider",
+        "provider",
+    ]
+
+
+def test_seed_with_a_bad_row_exits_1_and_loads_nothing(
+    endpoint: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a bootstrapped stack and a file whose third line has a three-digit SSN
+    assert cli.main(["bootstrap"]) == 0
+    capsys.readouterr()
+    rows = LICENSES_CSV.read_text().splitlines()
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join([rows[0], rows[1], rows[2].replace(",6183,", ",618,")]) + "\n")
+
+    # When it is seeded
+    code = cli.main(["seed", str(path)])
+
+    # Then exit code 1, the line and reason on stderr, and nothing loaded
+    out = capsys.readouterr()
+    assert (code, out.out) == (1, "")
+    assert out.err == (
+        f"provider-accounts: {path}: line 3: ssnLastFour must be exactly 4 digits; "
+        "nothing was loaded\n"
+    )
+    assert provider_items(endpoint) == []
+
+
+@pytest.mark.parametrize("problem", ["missing", "not utf-8"])
+def test_a_file_that_cannot_be_read_exits_1_without_a_traceback(
+    endpoint: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, problem: str
+) -> None:
+    # Given a bootstrapped stack, and a path that is missing or holds Latin-1 text
+    assert cli.main(["bootstrap"]) == 0
+    capsys.readouterr()
+    path = tmp_path / "licenses.csv"
+    if problem == "not utf-8":
+        path.write_bytes(
+            LICENSES_CSV.read_text().replace("Quillon", "Quill\xf3n").encode("latin-1")
+        )
+
+    # When it is seeded
+    code = cli.main(["seed", str(path)])
+
+    # Then exit code 1 with a one-line reason, and nothing loaded
+    out = capsys.readouterr()
+    assert (code, out.out) == (1, "")
+    assert out.err.startswith("provider-accounts: ")
+    assert out.err.endswith("; nothing was loaded\n")
+    assert out.err.count("\n") == 1
+    assert "Traceback" not in out.err
+    assert provider_items(endpoint) == []
+
+
+def test_invalid_settings_exit_2_naming_what_is_missing(
+    endpoint: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given APP_ENV=aws without its required secrets
+    monkeypatch.setenv("APP_ENV", "aws")
+    monkeypatch.delenv("RECAPTCHA_SECRET", raising=False)
+
+    # When any command runs
+    code = cli.main(["bootstrap"])
+
+    # Then exit code 2 and a one-line reason, and nothing was provisioned
+    out = capsys.readouterr()
+    assert (code, out.out) == (2, "")
+    assert out.err == (
+        "provider-accounts: invalid settings: settings: Value error, APP_ENV=aws requires "
+        "RECAPTCHA_SECRET, USER_POOL_ID, USER_POOL_CLIENT_ID to be set in the environment\n"
+    )
+    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+    assert dynamodb.list_tables()["TableNames"] == []
