@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from core.config import Settings
 from core.logs import configure_logging
+from core.metrics import start_metrics_server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +66,11 @@ def serve(settings: Settings) -> int:
         print(f"Local AWS stack at {settings.aws_endpoint_url}; described in {STACK_FILE}")
         print(f"Swagger UI: http://127.0.0.1:{settings.port}/v1/ui/")
         print(f"Emails are written to {settings.outbox_dir.resolve()}")
+        if settings.metrics_port:
+            print(f"Metrics: http://127.0.0.1:{settings.metrics_port}/metrics")
+    start_metrics_server(
+        settings.metrics_port, settings.metrics_host, settings.prometheus_multiproc_dir
+    )
     try:
         uvicorn.run(
             create_app(settings),

@@ -6,6 +6,7 @@ the port comes from the service's own settings.
 
 from core.config import Settings
 from core.logs import configure_logging
+from core.metrics import start_metrics_server
 
 settings = Settings()
 bind = f"0.0.0.0:{settings.port}"
@@ -13,6 +14,13 @@ worker_class = "uvicorn_worker.UvicornWorker"
 accesslog = None  # the app logs one line per request, with its request id
 graceful_timeout = 20
 timeout = 30
+
+
+def when_ready(_server: object) -> None:
+    """The master serves the metrics of all workers on METRICS_PORT."""
+    start_metrics_server(
+        settings.metrics_port, settings.metrics_host, settings.prometheus_multiproc_dir
+    )
 
 
 def post_worker_init(_worker: object) -> None:

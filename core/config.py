@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
     cors_allowed_origins: str = ""
-    metrics_path: str = "/metrics"
+    metrics_port: int = Field(9464, ge=0, le=65535)
     # prometheus_client reads this one itself too: set it under gunicorn (multi-process mode).
     prometheus_multiproc_dir: str | None = None
     readiness_cache_seconds: float = Field(5.0, ge=0)
@@ -115,6 +115,11 @@ class Settings(BaseSettings):
             scheme, _, rest = self.ui_base_url.partition("://")
             origins = [f"{scheme}://{rest.split('/', 1)[0]}"]
         return origins
+
+    @property
+    def metrics_host(self) -> str:
+        """Metrics listen on loopback locally; in AWS on the task's own interfaces only."""
+        return "127.0.0.1" if self.is_local else "0.0.0.0"  # noqa: S104 - port not published
 
     @property
     def floors_enabled(self) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import logging
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 
 ATTEMPTS = Counter(
     "provider_accounts_attempts",
@@ -25,3 +27,25 @@ REQUEST_SECONDS = Histogram(
     ["operation", "floor"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10),
 )
+
+log = logging.getLogger(__name__)
+
+
+def start_metrics_server(port: int, host: str, multiprocess_dir: str | None) -> None:
+    """Serve /metrics on its own port, away from the public API and its load balancer.
+
+    The outcome counters and the latency without floors are exactly what the API hides from
+    callers, so they never share its port. Under gunicorn the master serves the sum of every
+    worker's files in PROMETHEUS_MULTIPROC_DIR.
+    """
+    if not port:
+        return
+    registry = None
+    if multiprocess_dir:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
+    if registry is None:
+        start_http_server(port, addr=host)
+    else:
+        start_http_server(port, addr=host, registry=registry)
+    log.info("metrics served at http://%s:%d/metrics", host, port)

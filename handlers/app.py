@@ -26,7 +26,6 @@ from handlers.middleware import (
     floors_from_spec,
 )
 from handlers.observability import (
-    MetricsEndpointMiddleware,
     OperationContextMiddleware,
     RequestContextMiddleware,
 )
@@ -74,17 +73,11 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
     """Our ASGI middlewares, outermost first, all inside Connexion's server-error layer.
 
     Each is inserted just before Connexion's exception layer, so the first added wraps the
-    rest: metrics and request ids see every response, floors apply to error answers too,
+    rest: request ids and security headers reach every response, floors apply to error answers too,
     and the size limit runs before anything reads the body. The operation context sits
     after routing, the only place the operation is known.
     """
     app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    app.add_middleware(
-        MetricsEndpointMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        path=settings.metrics_path,
-        multiprocess_dir=settings.prometheus_multiproc_dir,
-    )
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
         CORSMiddleware,

@@ -1,4 +1,4 @@
-"""Request ids, the per-request log line, the operation in log context, and /metrics."""
+"""Request ids, the per-request log line, and the operation in the log context."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ import re
 import time
 import uuid
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import log_context
@@ -83,41 +76,6 @@ class OperationContextMiddleware:
             await self.app(scope, receive, send)
         finally:
             log_context.operation.reset(token)
-
-
-class MetricsEndpointMiddleware:
-    """Serves Prometheus metrics at one path, outside the public API (and its spec)."""
-
-    def __init__(self, app: ASGIApp, path: str, multiprocess_dir: str | None) -> None:
-        self.app = app
-        self.path = path
-        self.multiprocess_dir = multiprocess_dir
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") != self.path or not self.path:
-            await self.app(scope, receive, send)
-            return
-        body = generate_latest(self._registry())
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", CONTENT_TYPE_LATEST.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"cache-control", b"no-store"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    def _registry(self) -> CollectorRegistry:
-        if not self.multiprocess_dir:
-            return REGISTRY
-        # Under gunicorn every worker writes its own files; the scrape adds them up.
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)
-        return registry
 
 
 def _request_id(scope: Scope) -> str:

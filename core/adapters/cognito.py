@@ -64,7 +64,10 @@ class CognitoIdentity:
                 )
             except ClientError as error:
                 if error_code(error) == "UsernameExistsException":
-                    raise ConditionFailed("The username is taken") from error
+                    # `from None`: the AWS message can hold the username (an email), and this
+                    # expected condition would otherwise ride along in the traceback of any
+                    # failure logged while handling it.
+                    raise ConditionFailed("The username is taken") from None
                 raise
 
     def set_temporary_password(self, username: str, temporary_password: str) -> None:

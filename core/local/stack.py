@@ -97,6 +97,9 @@ def write_stack_file(path: Path, settings: Settings) -> dict[str, Any]:
         "provider_table": settings.provider_table,
         "rate_limit_table": settings.rate_limit_table,
         "outbox_dir": str(settings.outbox_dir.resolve()),
+        "metrics_url": (
+            f"http://127.0.0.1:{settings.metrics_port}/metrics" if settings.metrics_port else None
+        ),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(description, indent=2) + "\n")

@@ -37,6 +37,7 @@ class Server:
     user_pool_id: str
     user_pool_client_id: str
     outbox_dir: Path
+    metrics_url: str
 
     def cognito(self):  # noqa: ANN201 - a boto3 cognito-idp client
         """A client of the stack's Cognito, as a frontend would use it."""
@@ -81,6 +82,7 @@ def server_environment(port: int) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
             "APP_ENV": "local",
             "PORT": str(port),
+            "METRICS_PORT": str(free_port()),
             # The real floors: every timing assertion of the journey depends on them.
             "RESPONSE_FLOORS": "on",
             # The most verbose level, so the log-secrets test sees everything the service logs.
@@ -135,6 +137,7 @@ def _described(process: subprocess.Popen[bytes], log_file: Path, stack_file: Pat
         user_pool_id=stack["user_pool_id"],
         user_pool_client_id=stack["user_pool_client_id"],
         outbox_dir=Path(stack["outbox_dir"]),
+        metrics_url=stack["metrics_url"],
     )
 
 

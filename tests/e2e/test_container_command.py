@@ -126,7 +126,7 @@ def test_the_dockerfile_runs_a_slim_non_root_image_with_a_healthcheck():
 
 def test_the_container_command_serves_the_api_in_aws_mode(aws_settings, siteverify, tmp_path):
     # Given the Dockerfile's environment, pointed at the moto server instead of AWS
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         **dockerfile_env(),
@@ -141,6 +141,7 @@ def test_the_container_command_serves_the_api_in_aws_mode(aws_settings, siteveri
         "MAIL_FROM": SENDER,
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         "WEB_CONCURRENCY": "2",
+        "METRICS_PORT": str(metrics_port),
     }
     assert env["APP_ENV"] == "aws"
     (tmp_path / "metrics").mkdir()
@@ -181,7 +182,8 @@ def test_the_container_command_serves_the_api_in_aws_mode(aws_settings, siteveri
             "ses", region_name=aws_settings.aws_region, endpoint_url=aws_settings.aws_endpoint_url
         )
         assert ses.get_send_quota()["SentLast24Hours"] == 1
-        metrics = requests.get(f"{base}/metrics", timeout=5).text
+        metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        assert requests.get(f"{base}/metrics", timeout=5).status_code == 404
         assert (
             'provider_accounts_attempts_total{operation="registration",outcome="registered"}'
             in (metrics)

@@ -306,7 +306,9 @@ def test_register_sign_in_lose_device_and_recover(server: Server) -> None:
     assert_request_lines_tagged(server, VERIFY_REQUEST_ID)
 
     # And the metrics count the journey's outcomes, with no personal data in them
-    metrics = requests.get(server.api_url.removesuffix("/v1") + "/metrics", timeout=10).text
+    metrics = requests.get(server.metrics_url, timeout=10).text
+    public = requests.get(server.api_url.removesuffix("/v1") + "/metrics", timeout=10)
+    assert public.status_code == 404  # never on the API's own port
     for operation, outcome in (
         ("registration", "registered"),
         ("initiate_recovery", "sent"),
