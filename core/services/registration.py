@@ -66,25 +66,35 @@ def register_provider(request: RegistrationRequest, deps: RegistrationDeps) -> N
     if not deps.recaptcha.verify(request.recaptcha_token, request.remote_ip):
         record_outcome(OPERATION, "recaptcha_failed")
         raise RecaptchaFailed()
+    email = request.email.strip().lower()
+    owner = deps.providers.email_owner(email)
     found = find_licensee(deps.licenses, deps.providers, request.facts)
+    licensee = (found[1].compact, found[1].provider_id) if found else None
+    email_taken = owner is not None and owner != licensee
+    # The owner of a taken email is told whether or not the facts matched a license: a notice
+    # that depended on the match would turn the inbox of any registered address into an
+    # oracle for guessing someone's date of birth and SSN digits.
+    if email_taken:
+        deps.mailer.send(emails.registration_attempt_notice(email, deps.policy.links))
     if found is None:
         record_outcome(OPERATION, "no_match", request.facts.compact)
         return
     license_, provider = found
-    email = request.email.strip().lower()
-    outcome = _register(provider, license_, email, deps)
+    outcome = _register(provider, license_, email, email_taken, deps)
     record_outcome(OPERATION, outcome, provider.compact, provider.provider_id)
 
 
-def _register(provider: Provider, license_: License, email: str, deps: RegistrationDeps) -> str:
-    owner = deps.providers.email_owner(email)
-    if owner is not None and owner != (provider.compact, provider.provider_id):
-        deps.mailer.send(emails.registration_attempt_notice(email, deps.policy.links))
-        return "email_in_use"
+def _register(
+    provider: Provider, license_: License, email: str, email_taken: bool, deps: RegistrationDeps
+) -> str:
+    # The registered address hears of every attempt on its license, whichever email was
+    # given, so its inbox cannot tell whether that email belongs to someone else.
     if provider.registered_email is not None and not _may_register_again(provider, email, deps):
         notice = emails.registration_attempt_notice(provider.registered_email, deps.policy.links)
         deps.mailer.send(notice)
         return "already_registered"
+    if email_taken:
+        return "email_in_use"
     claim_id = uuid.uuid4().hex
     now = deps.clock()
     try:
@@ -99,18 +109,21 @@ def _register(provider: Provider, license_: License, email: str, deps: Registrat
 
 
 def _may_register_again(provider: Provider, email: str, deps: RegistrationDeps) -> bool:
-    """Re-registration is allowed only while the invitation was never used for a long time.
+    """Whether a registered provider may register again, and so get a new invitation.
 
-    A registered provider without a Cognito user (an interrupted recovery whose link lapsed)
-    may register again, but only with the email on record, so no one else can take it over.
+    With the email on record: whenever the invitation was never used, or the Cognito user is
+    gone (an interrupted recovery whose link lapsed), so nobody stays locked out; the new
+    temporary password goes to that same address. With another email: only once the
+    invitation has gone unused for REREGISTRATION_AFTER_HOURS.
     """
     if provider.registered_email is None:
         return True
     user = deps.identity.get_user(provider.registered_email)
-    if user is None:
-        return email == provider.registered_email
-    stale = deps.clock() - user.last_modified > deps.policy.reregister_after
-    return user.awaits_first_sign_in and stale
+    if email == provider.registered_email:
+        return user is None or user.awaits_first_sign_in
+    if user is None or not user.awaits_first_sign_in:
+        return False
+    return deps.clock() - user.last_modified > deps.policy.reregister_after
 
 
 def _create_account(

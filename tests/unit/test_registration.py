@@ -281,8 +281,31 @@ def test_the_old_user_left_by_a_failed_delete_does_not_fail_a_move(
 
 
 @pytest.mark.parametrize("age", [timedelta(hours=1), timedelta(hours=24)], ids=["1h", "24h"])
-@pytest.mark.parametrize("email", [ALICE_EMAIL, OTHER_EMAIL])
-def test_an_invitation_of_a_day_or_less_is_not_renewed(
+def test_an_unused_invitation_is_renewed_at_once_for_the_same_email(
+    age: timedelta,
+    registration_deps: RegistrationDeps,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    alice: Provider,
+    outcomes,
+) -> None:
+    # Given Alice's invitation is unused (lost, or its password never reached her)
+    register_alice_earlier(providers, identity, clock, alice)
+    clock.advance(seconds=age.total_seconds())
+    # When she registers again with the same email
+    register_provider(request(email=ALICE_EMAIL), registration_deps)
+    # Then a new temporary password goes to that same address, and only there
+    assert_registered(providers, identity, mailer, alice, ALICE_EMAIL, "oh", clock)
+    assert identity.users[ALICE_EMAIL].password != "Temp-Unused-1!ab"
+    assert [mail.to for mail in mailer.sent] == [ALICE_EMAIL]
+    assert outcomes() == [("registration", "registered")]
+
+
+@pytest.mark.parametrize("age", [timedelta(hours=1), timedelta(hours=24)], ids=["1h", "24h"])
+@pytest.mark.parametrize("email", [OTHER_EMAIL])
+def test_an_invitation_of_a_day_or_less_is_not_moved_to_another_email(
     age: timedelta,
     email: str,
     registration_deps: RegistrationDeps,
@@ -327,6 +350,47 @@ def test_an_email_registered_by_another_provider_gets_a_notice(
     assert providers.records[(alice.compact, alice.provider_id)] == alice
     assert identity.calls == []
     assert outcomes() == [("registration", "email_in_use")]
+
+
+def test_a_taken_email_hears_of_the_attempt_even_when_no_license_matches(
+    registration_deps: RegistrationDeps,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    bob: Provider,
+    links: emails.Links,
+    outcomes,
+) -> None:
+    # Given Bob registered with his email
+    providers.add(replace(bob, registered_email=BOB_EMAIL, home_jurisdiction="co"))
+    # When someone registers facts that match no license with Bob's email
+    register_provider(request(email=BOB_EMAIL, ssn_last_four="0000"), registration_deps)
+    # Then Bob gets the same notice as when the facts match: his inbox tells nothing
+    assert mailer.sent == [notice(BOB_EMAIL, links)]
+    assert identity.calls == []
+    assert outcomes() == [("registration", "no_match")]
+
+
+def test_a_registered_provider_hears_of_an_attempt_whichever_email_was_given(
+    registration_deps: RegistrationDeps,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    alice: Provider,
+    bob: Provider,
+    links: emails.Links,
+    outcomes,
+) -> None:
+    # Given Alice signed in long ago, and Bob registered with his email
+    register_alice_earlier(providers, identity, clock, alice)
+    identity.users[ALICE_EMAIL].status = "CONFIRMED"
+    providers.add(replace(bob, registered_email=BOB_EMAIL, home_jurisdiction="co"))
+    # When Alice's license is registered with Bob's email
+    register_provider(request(email=BOB_EMAIL), registration_deps)
+    # Then both addresses get a notice: Alice cannot learn whether Bob's email is taken
+    assert mailer.sent == [notice(BOB_EMAIL, links), notice(ALICE_EMAIL, links)]
+    assert outcomes() == [("registration", "already_registered")]
 
 
 def test_a_leftover_user_of_the_same_provider_is_reused(

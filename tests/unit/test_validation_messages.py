@@ -143,7 +143,14 @@ def test_the_date_format_rejects_anything_else(value: str) -> None:
         ("q example@x.test", False),
         ("@example.test", False),
         ("q@example.", False),
+        ("first.last+tag@mail.example.test", True),
+        ("jöhn@example.test", False),  # SES and Cognito take ASCII addresses only
+        ("q@exämple.test", False),
+        ("q\x01@example.test", False),
+        ("q@example.test\n", False),
+        ("q..r@example.test", False),
+        ("q@-example.test", False),
     ],
 )
-def test_the_email_format_wants_a_domain_with_a_dot(value: str, valid: bool) -> None:
+def test_the_email_format_wants_an_ascii_address_with_a_dotted_domain(value: str, valid: bool) -> None:
     assert FORMAT_CHECKER.conforms(value, "email") is valid
