@@ -72,17 +72,34 @@ class Settings(BaseSettings):
     local_seed_file: Path | None = None
 
     @model_validator(mode="after")
-    def _require_production_secrets(self) -> Settings:
-        if self.app_env == "aws":
-            missing = [
-                name.upper()
-                for name in ("recaptcha_secret", "user_pool_id", "user_pool_client_id")
-                if not getattr(self, name)
-            ]
-            if missing:
-                raise ValueError(
-                    f"APP_ENV=aws requires {', '.join(missing)} to be set in the environment"
-                )
+    def _require_safe_production_settings(self) -> Settings:
+        """In AWS, refuse to start with a setting that would leak or weaken something."""
+        if self.app_env != "aws":
+            return self
+        missing = [
+            name.upper()
+            for name in ("recaptcha_secret", "user_pool_id", "user_pool_client_id")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ValueError(
+                f"APP_ENV=aws requires {', '.join(missing)} to be set in the environment"
+            )
+        unsafe = [
+            message
+            for broken, message in (
+                (
+                    self.mail_backend != "ses",
+                    "MAIL_BACKEND=ses (the outbox writes secrets to disk)",
+                ),
+                (not self.ui_base_url.startswith("https://"), "UI_BASE_URL on https://"),
+                (not self.floors_enabled, "RESPONSE_FLOORS=on"),
+                (not self.ip_limits_enabled, "IP_RATE_LIMITS=on"),
+            )
+            if broken
+        ]
+        if unsafe:
+            raise ValueError(f"APP_ENV=aws requires {'; '.join(unsafe)}")
         return self
 
     @property

@@ -60,7 +60,8 @@ def _service_error(_request: ConnexionRequest, error: Exception) -> ConnexionRes
     elif isinstance(error, errors.UpstreamUnavailable):
         headers["Retry-After"] = str(UPSTREAM_RETRY_AFTER_SECONDS)
     if status >= 500:
-        log.error("request failed: %s", type(error).__name__, exc_info=error.__cause__)
+        # The cause's text can quote an email address: aws_call already logged its code.
+        log.error("request failed: %s", type(error).__name__)
     return render(status, error.message, headers)
 
 

@@ -139,6 +139,7 @@ def test_the_container_command_serves_the_api_in_aws_mode(aws_settings, siteveri
         "RECAPTCHA_SECRET": "container-test-secret",
         "RECAPTCHA_VERIFY_URL": siteverify,
         "MAIL_FROM": SENDER,
+        "UI_BASE_URL": "https://app.example.test",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         "WEB_CONCURRENCY": "2",
         "METRICS_PORT": str(metrics_port),

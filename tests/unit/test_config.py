@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ PRODUCTION = {
     "RECAPTCHA_SECRET": "6Lc-test-secret",
     "USER_POOL_ID": "us-east-1_AbCdEf123",
     "USER_POOL_CLIENT_ID": "4v1a2b3c4d5e6f7g8h9i0j",
+    "MAIL_BACKEND": "ses",
+    "UI_BASE_URL": "https://app.example.test",
 }
 
 
@@ -53,6 +57,27 @@ def test_aws_without_the_recaptcha_secret_fails_naming_it(
     with pytest.raises(ValidationError) as raised:
         Settings()
     assert "APP_ENV=aws requires RECAPTCHA_SECRET to be set in the environment" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "requirement"),
+    [
+        ("MAIL_BACKEND", "outbox", "MAIL_BACKEND=ses"),
+        ("UI_BASE_URL", "http://app.example.test", "UI_BASE_URL on https://"),
+        ("RESPONSE_FLOORS", "off", "RESPONSE_FLOORS=on"),
+        ("IP_RATE_LIMITS", "off", "IP_RATE_LIMITS=on"),
+    ],
+)
+def test_aws_refuses_a_setting_that_would_weaken_it(
+    environment: pytest.MonkeyPatch, name: str, value: str, requirement: str
+) -> None:
+    # Given complete production settings but one unsafe value
+    for key, good in PRODUCTION.items():
+        environment.setenv(key, good)
+    environment.setenv(name, value)
+    # When they are loaded, start-up fails naming what is required
+    with pytest.raises(ValidationError, match=re.escape(requirement)):
+        Settings()
 
 
 def test_aws_with_nothing_names_every_missing_variable(environment: pytest.MonkeyPatch) -> None:
