@@ -152,5 +152,7 @@ def test_the_date_format_rejects_anything_else(value: str) -> None:
         ("q@-example.test", False),
     ],
 )
-def test_the_email_format_wants_an_ascii_address_with_a_dotted_domain(value: str, valid: bool) -> None:
+def test_the_email_format_wants_an_ascii_address_and_a_dotted_domain(
+    value: str, valid: bool
+) -> None:
     assert FORMAT_CHECKER.conforms(value, "email") is valid
