@@ -13,12 +13,6 @@ class ServiceError(Exception):
         self.message = message or self.default_message
 
 
-class InvalidRequest(ServiceError):
-    """The request is well-formed JSON but breaks a rule the spec cannot express."""
-
-    default_message = "The request is invalid"
-
-
 class RecaptchaFailed(ServiceError):
     """The reCAPTCHA token did not verify (or verification could not be reached)."""
 
@@ -54,7 +48,7 @@ class NotFound(ServiceError):
 
 
 class ConditionFailed(ServiceError):
-    """A conditional write lost: someone else changed the record first."""
+    """A conditional write lost: someone else changed the record first (services handle it)."""
 
     default_message = "The record changed concurrently"
 

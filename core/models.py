@@ -24,6 +24,9 @@ class LicenseFacts:
     ssn_last_four: str
     license_type: str
 
+    def __repr__(self) -> str:  # names, date of birth and SSN digits must never reach a log
+        return f"LicenseFacts(compact={self.compact!r}, jurisdiction={self.jurisdiction!r})"
+
 
 @dataclass(frozen=True)
 class License:
@@ -73,6 +76,7 @@ class Provider:
     home_jurisdiction: str | None = None
     registered_at: datetime | None = None
     recovered_at: datetime | None = None
+    sessions_not_before: datetime | None = None
     pending_recovery: PendingRecovery | None = None
     claim_id: str | None = None
     claimed_until: datetime | None = None

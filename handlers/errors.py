@@ -15,12 +15,10 @@ from core import errors
 log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: dict[type[errors.ServiceError], int] = {
-    errors.InvalidRequest: 400,
     errors.InvalidRecoveryLink: 400,
     errors.Unauthenticated: 401,
     errors.RecaptchaFailed: 403,
     errors.NotFound: 404,
-    errors.ConditionFailed: 409,
     errors.RateLimited: 429,
     errors.UpstreamFailed: 500,
     errors.UpstreamUnavailable: 503,
@@ -30,7 +28,6 @@ TITLES = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
-    409: "Conflict",
     413: "Content Too Large",
     429: "Too Many Requests",
     500: "Internal Server Error",

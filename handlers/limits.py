@@ -17,7 +17,9 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
+from core import log_context
 from core.config import Settings
+from core.metrics import RATE_LIMITED
 from handlers.errors import problem_body
 
 # Handler function → the setting holding its per-IP limit.
@@ -71,6 +73,8 @@ def attach_limiter(limiter: Limiter | None, flask_app: flask.Flask) -> None:
     limiter.init_app(flask_app)
 
     def too_many_requests(_error: RateLimitExceeded) -> flask.Response:
+        operation = (log_context.operation.get() or "unknown").rsplit(".", 1)[-1]
+        RATE_LIMITED.labels(f"ip_{operation}").inc()
         current = limiter.current_limit
         wait = math.ceil(current.reset_at - time.time()) if current else 60
         response = flask.jsonify(problem_body(429, "Too many requests; try again later"))

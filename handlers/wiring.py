@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -46,25 +47,47 @@ class Services:
     readiness: Readiness
 
 
-def aws_client(settings: Settings, service: str) -> Any:
-    """A boto3 client for the configured region and endpoint."""
+# Readiness answers fast or not at all: one try, one second.
+PROBE_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1})
+
+
+def aws_client(settings: Settings, service: str, config: Config = AWS_CLIENT_CONFIG) -> Any:
+    """A boto3 client (thread-safe) for the configured region and endpoint."""
     return boto3.session.Session().client(
         service,  # type: ignore[call-overload]
         region_name=settings.aws_region,
         endpoint_url=settings.aws_endpoint_url,
-        config=AWS_CLIENT_CONFIG,
+        config=config,
     )
+
+
+class ThreadLocalTable:
+    """A DynamoDB Table resource per thread: boto3 resources must not be shared by threads."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self._settings = settings
+        self._name = name
+        self._local = threading.local()
+
+    def __getattr__(self, attribute: str) -> Any:
+        table = getattr(self._local, "table", None)
+        if table is None:
+            table = self._local.table = self._create()
+        return getattr(table, attribute)
+
+    def _create(self) -> Any:
+        resource = boto3.session.Session().resource(
+            "dynamodb",
+            region_name=self._settings.aws_region,
+            endpoint_url=self._settings.aws_endpoint_url,
+            config=AWS_CLIENT_CONFIG,
+        )
+        return resource.Table(self._name)
 
 
 def aws_table(settings: Settings, name: str) -> Any:
-    """A boto3 DynamoDB Table resource."""
-    resource = boto3.session.Session().resource(
-        "dynamodb",
-        region_name=settings.aws_region,
-        endpoint_url=settings.aws_endpoint_url,
-        config=AWS_CLIENT_CONFIG,
-    )
-    return resource.Table(name)
+    """A DynamoDB Table that is safe to use from every request thread."""
+    return ThreadLocalTable(settings, name)
 
 
 def build_services(settings: Settings) -> Services:
@@ -122,12 +145,14 @@ def build_services(settings: Settings) -> Services:
         recovery=recovery,
         profile=ProfileDeps(licenses=licenses, providers=providers),
         verifier=build_verifier(settings),
-        readiness=build_readiness(settings, provider_table.meta.client, cognito),
+        readiness=build_readiness(settings),
     )
 
 
-def build_readiness(settings: Settings, dynamodb: Any, cognito: Any) -> Readiness:
+def build_readiness(settings: Settings) -> Readiness:
     """Probes of both tables and the user pool, cached for READINESS_CACHE_SECONDS."""
+    dynamodb = aws_client(settings, "dynamodb", PROBE_CLIENT_CONFIG)
+    cognito = aws_client(settings, "cognito-idp", PROBE_CLIENT_CONFIG)
     probes = [
         TableProbe(dynamodb, settings.provider_table, "provider_table"),
         TableProbe(dynamodb, settings.rate_limit_table, "rate_limit_table"),

@@ -22,8 +22,6 @@ class DynamoProviderStore:
 
     def __init__(self, table: Any) -> None:
         self._table = table
-        # The resource's client converts Python values to and from DynamoDB's typed form itself.
-        self._client = table.meta.client
         self._name = table.name
 
     def get(self, compact: str, provider_id: str) -> Provider | None:
@@ -86,15 +84,14 @@ class DynamoProviderStore:
         else:
             condition += " AND registeredEmail = :email"
             values[":email"] = provider.registered_email
+        update = "SET claimId = :claim, claimedUntil = :until"
         if token_hash is not None:
             condition += " AND recoveryTokenHash = :hash"
             values[":hash"] = token_hash
-        self._conditional_update(
-            provider,
-            "SET claimId = :claim, claimedUntil = :until",
-            condition,
-            values,
-        )
+            # A recovery is about to delete the user: from now on no older session counts,
+            # even if the recovery is interrupted before it completes.
+            update += ", sessionsNotBefore = :now"
+        self._conditional_update(provider, update, condition, values)
 
     def release_claim(self, provider: Provider, claim_id: str) -> None:
         """Give up a claim early; harmless if it already lapsed or was taken over."""
@@ -143,8 +140,7 @@ class DynamoProviderStore:
                             "providerId": provider.provider_id,
                         }
                     ),
-                    "ConditionExpression": "attribute_not_exists(pk) OR providerId = :pid",
-                    "ExpressionAttributeValues": {":pid": provider.provider_id},
+                    **_owned_by(provider),
                 }
             },
             self._event_put(provider, "registered", now),
@@ -156,8 +152,7 @@ class DynamoProviderStore:
                     "Delete": {
                         "TableName": self._name,
                         "Key": {"pk": keys.email_pk(old), "sk": EMAIL_SK},
-                        "ConditionExpression": "attribute_not_exists(pk) OR providerId = :pid",
-                        "ExpressionAttributeValues": {":pid": provider.provider_id},
+                        **_owned_by(provider),
                     }
                 }
             )
@@ -172,11 +167,14 @@ class DynamoProviderStore:
                 self._update_item(
                     provider,
                     "SET recoveryTokenHash = :hash, recoveryExpiresAt = :exp",
-                    "registeredEmail = :email",
+                    # Not while a claim is live: a verify in flight would consume the new token.
+                    "registeredEmail = :email AND "
+                    "(attribute_not_exists(claimedUntil) OR claimedUntil < :now)",
                     {
                         ":hash": token_hash,
                         ":exp": keys.to_stored(expires_at),
                         ":email": provider.registered_email,
+                        ":now": keys.to_stored(now),
                     },
                 ),
                 self._event_put(provider, "recovery_requested", now),
@@ -243,7 +241,8 @@ class DynamoProviderStore:
     def _transact(self, items: list[dict[str, Any]]) -> None:
         with aws_call("dynamodb", "TransactWriteItems"):
             try:
-                self._client.transact_write_items(TransactItems=items)
+                # The resource's client converts Python values to DynamoDB's typed form itself.
+                self._table.meta.client.transact_write_items(TransactItems=items)
             except ClientError as error:
                 reasons = error.response.get("CancellationReasons", [])
                 if error_code(error) == "TransactionCanceledException" and any(
@@ -276,6 +275,15 @@ class DynamoProviderStore:
         return {"Put": {"TableName": self._name, "Item": item}}
 
 
+def _owned_by(provider: Provider) -> dict[str, Any]:
+    """Condition: the email reservation is free, or already belongs to this provider."""
+    return {
+        "ConditionExpression": "attribute_not_exists(pk) OR (providerId = :pid AND #c = :c)",
+        "ExpressionAttributeNames": {"#c": "compact"},  # a reserved word
+        "ExpressionAttributeValues": {":pid": provider.provider_id, ":c": provider.compact},
+    }
+
+
 def _provider_key(compact: str, provider_id: str) -> dict[str, str]:
     return {"pk": keys.provider_pk(compact, provider_id), "sk": keys.provider_sk(compact)}
 
@@ -299,6 +307,7 @@ def _to_provider(item: dict[str, Any]) -> Provider:
         home_jurisdiction=item.get("homeJurisdiction"),
         registered_at=moment("registeredAt"),
         recovered_at=moment("recoveredAt"),
+        sessions_not_before=moment("sessionsNotBefore"),
         pending_recovery=pending,
         claim_id=item.get("claimId"),
         claimed_until=moment("claimedUntil"),

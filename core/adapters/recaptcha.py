@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import requests
@@ -25,7 +26,8 @@ class GoogleRecaptcha:
         self._secret = secret
         self._url = verify_url
         self._min_score = min_score
-        self._session = session or requests.Session()
+        self._session = session
+        self._local = threading.local()
         self._timeout = timeout_seconds
 
     def verify(self, token: str, remote_ip: str | None) -> bool:
@@ -34,7 +36,7 @@ class GoogleRecaptcha:
         if remote_ip:
             data["remoteip"] = remote_ip
         try:
-            answer = self._session.post(self._url, data=data, timeout=self._timeout)
+            answer = self._http().post(self._url, data=data, timeout=self._timeout)
             answer.raise_for_status()
             result = answer.json()
         except (requests.RequestException, ValueError) as error:
@@ -44,6 +46,14 @@ class GoogleRecaptcha:
             return False
         score = result.get("score")
         return score is None or float(score) >= self._min_score
+
+    def _http(self) -> Any:
+        """The injected session, or one per thread (requests sessions are not shared)."""
+        if self._session is not None:
+            return self._session
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
 
 
 class LocalRecaptcha:

@@ -118,7 +118,8 @@ def ensure_user_pool(cognito: Any) -> str:
             {
                 "Name": name,
                 "AttributeDataType": "String",
-                "Mutable": True,
+                # They bind a user to a provider record: nobody may change them after creation.
+                "Mutable": False,
                 "StringAttributeConstraints": {"MinLength": "1", "MaxLength": "64"},
             }
             for name in ("compact", "providerId")

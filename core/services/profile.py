@@ -38,10 +38,10 @@ def get_profile(identity: IdentityClaims, deps: ProfileDeps) -> Profile:
     if provider.registered_email is None or identity.username.lower() != provider.registered_email:
         raise Unauthenticated("The token is not valid")
     # Recovery recreates the user, but ID tokens issued before it stay valid for up to an
-    # hour: whoever held the lost device is cut off here, from the moment recovery completes.
-    # auth_time has whole seconds, so the comparison drops recoveredAt's fraction.
-    recovered = provider.recovered_at
-    if recovered is not None and identity.auth_time < recovered.replace(microsecond=0):
+    # hour: whoever held the lost device is cut off here, from the moment a recovery claims
+    # its link. auth_time has whole seconds, so the comparison drops the cut-off's fraction.
+    cutoffs = [t for t in (provider.recovered_at, provider.sessions_not_before) if t]
+    if cutoffs and identity.auth_time < max(cutoffs).replace(microsecond=0):
         raise Unauthenticated("The session ended when the account was recovered")
     return Profile(
         provider=provider,

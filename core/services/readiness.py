@@ -34,13 +34,19 @@ class Readiness:
         self._failing: list[str] = []
 
     def failing(self) -> list[str]:
-        """Names of the dependencies that could not be reached (empty when ready)."""
-        with self._lock:
-            now = self._now()
-            if self._checked_at is None or now - self._checked_at >= self._ttl:
+        """Names of the dependencies that could not be reached (empty when ready).
+
+        One caller refreshes a stale result; the others get the last result meanwhile instead
+        of queueing behind slow probes (and holding request threads while they wait).
+        """
+        stale = self._checked_at is None or self._now() - self._checked_at >= self._ttl
+        if stale and self._lock.acquire(blocking=self._checked_at is None):
+            try:
                 self._failing = [probe.name for probe in self._probes if not _passes(probe)]
-                self._checked_at = now
-            return list(self._failing)
+                self._checked_at = self._now()
+            finally:
+                self._lock.release()
+        return list(self._failing)
 
 
 def _passes(probe: Probe) -> bool:

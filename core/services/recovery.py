@@ -133,9 +133,12 @@ def _initiate(request: InitiateRequest, deps: RecoveryDeps) -> tuple[str, Provid
     if not deps.identity.password_is_valid(email, request.password):
         return "bad_password", provider
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    deps.providers.store_recovery_token(
-        provider, deps.hasher.hash(token), now + deps.policy.token_ttl, now
-    )
+    try:
+        deps.providers.store_recovery_token(
+            provider, deps.hasher.hash(token), now + deps.policy.token_ttl, now
+        )
+    except ConditionFailed:
+        return "in_progress", provider  # a registration or a verify holds the record
     link = deps.policy.links.verify_recovery(provider.compact, provider.provider_id, token)
     minutes = int(deps.policy.token_ttl.total_seconds() // 60)
     deps.mailer.send(

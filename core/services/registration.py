@@ -34,6 +34,9 @@ class RegistrationRequest:
     recaptcha_token: str
     remote_ip: str | None = None
 
+    def __repr__(self) -> str:  # personal data must never reach a log through a repr
+        return f"RegistrationRequest(facts={self.facts!r})"
+
 
 @dataclass(frozen=True)
 class RegistrationPolicy:

@@ -120,7 +120,10 @@ class FakeProviderStore(FailsOnDemand):
         stored_hash = stored.pending_recovery.token_hash if stored.pending_recovery else None
         if token_hash is not None and stored_hash != token_hash:
             raise ConditionFailed()
-        self._put(replace(stored, claim_id=claim_id, claimed_until=until))
+        not_before = now if token_hash is not None else stored.sessions_not_before
+        self._put(
+            replace(stored, claim_id=claim_id, claimed_until=until, sessions_not_before=not_before)
+        )
 
     def release_claim(self, provider: Provider, claim_id: str) -> None:
         self._check("release_claim")
@@ -168,6 +171,8 @@ class FakeProviderStore(FailsOnDemand):
         self._check("store_recovery_token")
         stored = self._stored(provider)
         if stored.registered_email is None or stored.registered_email != provider.registered_email:
+            raise ConditionFailed()
+        if stored.claimed_until is not None and not stored.claimed_until < now:
             raise ConditionFailed()
         self._put(replace(stored, pending_recovery=PendingRecovery(token_hash, expires_at)))
         self._event(provider, "recovery_requested", now)

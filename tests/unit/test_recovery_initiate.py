@@ -122,6 +122,32 @@ def test_a_new_request_replaces_the_pending_token(
     assert stored.expires_at == clock() + timedelta(minutes=15)
 
 
+def test_no_new_link_while_a_verify_holds_the_record(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    providers: FakeProviderStore,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given a verify of Alice's link is in flight (it holds the claim)
+    initiate_recovery(request(), recovery_deps)
+    stored = pending(providers, registered_alice)
+    providers.claim(
+        providers.get(registered_alice.compact, registered_alice.provider_id),
+        "verify-in-flight",
+        clock(),
+        clock() + timedelta(seconds=60),
+        token_hash=stored.token_hash,
+    )
+    # When she initiates again meanwhile
+    initiate_recovery(request(), recovery_deps)
+    # Then no second link: the verify would have consumed it unseen
+    assert mailer.recipients() == [ALICE_EMAIL]
+    assert pending(providers, registered_alice) == stored
+    assert outcomes()[-1] == ("initiate_recovery", "in_progress")
+
+
 def test_a_failed_recaptcha_does_nothing_silently(
     recovery_deps: RecoveryDeps,
     registered_alice: Provider,
