@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck unit contract e2e clean
+.PHONY: run test lint typecheck unit contract e2e redis bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,22 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/provider-accounts serve
 
-## The whole suite: lint, types, unit, integration, API, Schemathesis, end-to-end
-test: lint typecheck
+## The whole suite: lint, types, unit, integration, API, Schemathesis, end-to-end, multi-instance
+test: redis lint typecheck
 	$(BIN)/pytest
+
+## redis-server for the multi-instance tests (installed with apt-get when missing)
+redis:
+	bash scripts/ensure-redis.sh
+
+## Floors under a 500-request burst, and /me throughput against /health (not part of test)
+bench: $(STAMP)
+	$(BIN)/python -m bench.floor_burst
+	$(BIN)/python -m bench.throughput
+
+## Schemathesis with ~1,000 examples per operation and the stateful phase
+fuzz: $(STAMP)
+	DEEP_FUZZ=1 $(BIN)/pytest tests/fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

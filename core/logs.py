@@ -92,7 +92,13 @@ def configure_logging(settings: Settings) -> None:
     # The service's request line replaces uvicorn's access line (which has no request id).
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("flask-limiter").addFilter(drop_limit_breaches)
     cap_sdk_wire_logs(root.level)
+
+
+def drop_limit_breaches(record: logging.LogRecord) -> bool:
+    """flask-limiter logs each breach with its key, the client's IP address: not kept."""
+    return not str(record.msg).startswith("ratelimit ")
 
 
 # At DEBUG these dump every AWS request and response body: passwords checked with

@@ -26,6 +26,7 @@ from handlers.middleware import (
     floors_from_spec,
 )
 from handlers.observability import (
+    LivenessMiddleware,
     OperationContextMiddleware,
     RequestContextMiddleware,
 )
@@ -73,9 +74,10 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
     """Our ASGI middlewares, outermost first, all inside Connexion's server-error layer.
 
     Each is inserted just before Connexion's exception layer, so the first added wraps the
-    rest: request ids and security headers reach every response, floors apply to error answers too,
-    and the size limit runs before anything reads the body. The operation context sits
-    after routing, the only place the operation is known.
+    rest: security headers, request ids and CORS reach every response; liveness answers
+    before any request thread is involved; floors apply to error answers too; the size limit
+    runs before anything reads the body. The operation context sits after routing, the only
+    place the operation is known.
     """
     app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
@@ -89,6 +91,7 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
         expose_headers=["X-Request-Id", "Retry-After"],
         max_age=600,
     )
+    app.add_middleware(LivenessMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
         ResponseFloorMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

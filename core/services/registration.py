@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from core import emails
 from core.errors import ConditionFailed, RecaptchaFailed, ServiceError
-from core.models import License, LicenseFacts, Provider
+from core.models import IdentityUser, License, LicenseFacts, Provider
 from core.outcomes import record_outcome
 from core.passwords import generate_temporary_password
 from core.ports import Clock, Identity, LicenseStore, Mailer, ProviderStore, Recaptcha
@@ -133,18 +133,11 @@ def _create_account(
     provider: Provider, license_: License, email: str, claim_id: str, deps: RegistrationDeps
 ) -> str:
     temporary_password = generate_temporary_password()
-    created = False
-    try:
-        deps.identity.create_user(email, user_attributes(provider, email), temporary_password)
-        created = True
-    except ConditionFailed:
-        existing = deps.identity.get_user(email)
-        if existing is None or not belongs_to(existing.attributes, provider):
-            deps.mailer.send(emails.registration_attempt_notice(email, deps.policy.links))
-            deps.providers.release_claim(provider, claim_id)
-            return "email_in_use"
-        # This provider's own user: an earlier invitation, or a leftover of an interrupted try.
-        deps.identity.set_temporary_password(email, temporary_password)
+    created = _put_user(provider, email, temporary_password, deps)
+    if created is None:
+        deps.mailer.send(emails.registration_attempt_notice(email, deps.policy.links))
+        deps.providers.release_claim(provider, claim_id)
+        return "email_in_use"
     try:
         send_invitation(deps.mailer, provider, email, temporary_password, deps.policy.links)
         deps.providers.record_registration(
@@ -161,6 +154,44 @@ def _create_account(
         raise
     _drop_replaced_user(provider, email, deps.identity)
     return "registered"
+
+
+def _put_user(
+    provider: Provider, email: str, temporary_password: str, deps: RegistrationDeps
+) -> bool | None:
+    """Give `email` a user of this provider with this temporary password.
+
+    True if a user was created, False if this provider's own user was reused, None if the
+    username belongs to someone else.
+    """
+    attributes = user_attributes(provider, email)
+    try:
+        deps.identity.create_user(email, attributes, temporary_password)
+        return True
+    except ConditionFailed:
+        existing = deps.identity.get_user(email)
+    if existing is None:
+        return None
+    if belongs_to(existing.attributes, provider):
+        # An earlier invitation, or a leftover of an interrupted try: reuse it.
+        deps.identity.set_temporary_password(email, temporary_password)
+        return False
+    if not _abandoned(existing, provider, email, deps):
+        return None
+    # Left behind by an email change whose clean-up failed: nobody can ever use it.
+    deps.identity.delete_user(email)
+    deps.identity.create_user(email, attributes, temporary_password)
+    return True
+
+
+def _abandoned(user: IdentityUser, provider: Provider, email: str, deps: RegistrationDeps) -> bool:
+    """Another provider's never-used user whose email no account holds, past any claim."""
+    return (
+        not belongs_to(user.attributes, provider)
+        and user.awaits_first_sign_in
+        and deps.clock() - user.last_modified > deps.policy.claim_lease
+        and deps.providers.email_owner(email) is None
+    )
 
 
 def _undo_user(identity: Identity, email: str, created: bool) -> None:

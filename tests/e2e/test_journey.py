@@ -373,7 +373,8 @@ def test_registration_answers_alike_whatever_happened(server: Server) -> None:
     avery, marisol, jonah = (demo_licensee(n) for n in ("Avery", "Marisol", "Jonah"))
     cases: dict[str, dict[str, str]] = {
         "no match": registration_body({**avery, "partialSocial": "0000"}, "avery@example.com"),
-        "already registered": registration_body(BOB, BOB_EMAIL),
+        # (with another email: the same email would renew Bob's unused invitation)
+        "already registered": registration_body(BOB, "bob.other@example.com"),
         "email of another provider": registration_body(marisol, BOB_EMAIL),
         "success": registration_body(jonah, "jonah@example.com"),
     }
@@ -394,5 +395,6 @@ def test_registration_answers_alike_whatever_happened(server: Server) -> None:
     # And each case did what it should behind the identical answers
     assert [m.subject for m in mails_to(server, "jonah@example.com")] == ["Your provider account"]
     assert mails_to(server, "avery@example.com") == []
+    assert mails_to(server, "bob.other@example.com") == []
     notices = [m.subject for m in mails_to(server, BOB_EMAIL)][notices_before:]
     assert notices == ["Someone tried to register your provider account"] * 2

@@ -393,6 +393,45 @@ def test_a_registered_provider_hears_of_an_attempt_whichever_email_was_given(
     assert outcomes() == [("registration", "already_registered")]
 
 
+def test_an_abandoned_user_of_another_provider_gives_way(
+    registration_deps: RegistrationDeps,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    alice: Provider,
+    bob: Provider,
+    outcomes,
+) -> None:
+    # Given Bob's never-used user for an email no account holds any more (an email change
+    # whose clean-up failed), older than any registration in flight
+    identity.create_user(ALICE_EMAIL, user_attributes(bob, ALICE_EMAIL), "Temp-Leftover-1!a")
+    clock.advance(minutes=5)
+    # When Alice registers with that email
+    register_provider(request(email=ALICE_EMAIL), registration_deps)
+    # Then the leftover is replaced by her user, and she is registered
+    assert_registered(providers, identity, mailer, alice, ALICE_EMAIL, "oh", clock)
+    assert outcomes() == [("registration", "registered")]
+
+
+def test_a_fresh_user_of_another_provider_is_left_alone(
+    registration_deps: RegistrationDeps,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    bob: Provider,
+    links: emails.Links,
+    outcomes,
+) -> None:
+    # Given Bob's user for an email was created seconds ago (his registration may be in flight)
+    identity.create_user(ALICE_EMAIL, user_attributes(bob, ALICE_EMAIL), "Temp-InFlight-1!a")
+    # When Alice registers with that email
+    register_provider(request(email=ALICE_EMAIL), registration_deps)
+    # Then Bob's user stays, and the address hears of the attempt
+    assert identity.users[ALICE_EMAIL.casefold()].attributes["custom:providerId"] == bob.provider_id
+    assert mailer.sent == [notice(ALICE_EMAIL, links)]
+    assert outcomes() == [("registration", "email_in_use")]
+
+
 def test_a_leftover_user_of_the_same_provider_is_reused(
     registration_deps: RegistrationDeps,
     providers: FakeProviderStore,

@@ -1,0 +1,227 @@
+"""What the benchmarks run against: a moto server, and uvicorn processes of the app on it.
+
+moto's ThreadedMotoServer runs in a child process of its own (`python -m bench.stack moto
+PORT`), so that its CPU time does not share the load generator's interpreter lock and skew
+the client-side timings. It is provisioned and seeded with the demo licensees exactly as
+`provider-accounts serve` does (core.local.stack.provision and seed_file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from core.config import Settings
+from core.local.stack import DEMO_LICENSES, provision, seed_file
+
+ROOT = Path(__file__).resolve().parent.parent
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer in {timeout} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@dataclass(frozen=True)
+class MotoStack:
+    """The moto child process and the settings that point the service at it."""
+
+    settings: Settings
+    pid: int
+
+
+@contextmanager
+def moto_stack() -> Iterator[MotoStack]:
+    """A provisioned, seeded moto server in a child process."""
+    for name, value in CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bench.stack", "moto", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        _wait(f"{endpoint}/moto-api/", process)
+        settings = Settings(app_env="local", aws_endpoint_url=endpoint)
+        settings = settings.model_copy(update=provision(settings).as_settings())
+        seed_file(settings, DEMO_LICENSES)
+        yield MotoStack(settings, process.pid)
+    finally:
+        _stop(process)
+
+
+@dataclass
+class AppServer:
+    """One uvicorn process of an ASGI app."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_file: Path
+
+
+def server_env(stack: MotoStack, workdir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a server process on the stack; keyword arguments are settings."""
+    aws = stack.settings
+    names = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in names}
+    env.update(CREDENTIALS)
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "APP_ENV": "local",
+            "AWS_REGION": aws.aws_region,
+            "AWS_ENDPOINT_URL": aws.aws_endpoint_url or "",
+            "USER_POOL_ID": aws.user_pool_id or "",
+            "USER_POOL_CLIENT_ID": aws.user_pool_client_id or "",
+            "OUTBOX_DIR": str(workdir / "outbox"),
+            "LOG_LEVEL": "INFO",
+        }
+    )
+    env.update({name.upper(): value for name, value in settings.items()})
+    return env
+
+
+def _log_config(path: Path) -> Path:
+    # As in production: the service's INFO lines are written (here to a file), wire logs not.
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "formatters": {"plain": {"format": LOG_FORMAT}},
+                "handlers": {"out": {"class": "logging.StreamHandler", "formatter": "plain"}},
+                "root": {"level": "INFO", "handlers": ["out"]},
+                "loggers": {"botocore": {"level": "INFO"}, "boto3": {"level": "INFO"}},
+            }
+        )
+    )
+    return path
+
+
+@contextmanager
+def app_server(name: str, target: str, env: dict[str, str], workdir: Path) -> Iterator[AppServer]:
+    """`uvicorn <target>` on a free loopback port (one worker process), until the block ends."""
+    port = free_port()
+    log_file = workdir / f"{name}.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                target,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-config",
+                str(_log_config(workdir / f"{name}-logging.json")),
+                "--backlog",
+                "4096",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = AppServer(name, f"http://127.0.0.1:{port}/v1", process, log_file)
+    try:
+        _wait(f"{server.url}/health", process)
+        yield server
+    finally:
+        _stop(process)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def workdir() -> Path:
+    """A fresh temporary directory for logs and the outbox."""
+    return Path(tempfile.mkdtemp(prefix="provider-accounts-bench-"))
+
+
+def machine() -> dict[str, str]:
+    """nproc, Python and CPU model, for the record."""
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": str(os.cpu_count()),
+        "python": sys.version.split()[0],
+        "cpu": model,
+        "load average (1 min) at start": f"{os.getloadavg()[0]:.2f}",
+    }
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A Markdown table on stdout."""
+    print("| " + " | ".join(headers) + " |")
+    print("|" + "|".join("---" for _ in headers) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def _serve_moto(port: int) -> None:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["moto"]:
+        _serve_moto(int(sys.argv[2]))
