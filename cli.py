@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -16,6 +17,9 @@ from core.metrics import start_metrics_server
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
+    # Connexion imports Starlette's test client at import time; its deprecation notice about
+    # httpx says nothing to an operator.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     parser = argparse.ArgumentParser(prog="provider-accounts", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the API (APP_ENV=local: on an embedded AWS stack)")
