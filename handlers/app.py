@@ -35,6 +35,7 @@ from handlers.wiring import Services, build_services
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 SPEC_FILE = "openapi.yaml"
+HANDLERS_PACKAGE = "handlers"  # where operationIds resolve to functions
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_api(
         SPEC_FILE,
         resolver=RelativeResolver(
-            "handlers", function_resolver=limited_function_resolver(limiter, settings)
+            HANDLERS_PACKAGE, function_resolver=limited_function_resolver(limiter, settings)
         ),
         strict_validation=True,
         validator_map=VALIDATORS,
@@ -95,7 +96,7 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
     app.add_middleware(
         ResponseFloorMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
-        floors=floors_from_spec(spec),
+        floors=floors_from_spec(spec, HANDLERS_PACKAGE),
         enabled=settings.floors_enabled,
     )
     app.add_middleware(

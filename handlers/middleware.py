@@ -48,7 +48,8 @@ class ResponseFloorMiddleware:
             if message["type"] == "http.response.start":
                 operation = operation_id(scope)
                 ready = loop.time()
-                remaining = arrived + self.floor_of(operation) - ready
+                floor = self.floors.get(operation or "", 0.0) if self.enabled else 0.0
+                remaining = arrived + floor - ready
                 if remaining > 0:
                     await asyncio.sleep(remaining)
                 label = operation or "unrouted"
@@ -57,17 +58,6 @@ class ResponseFloorMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_after_floor)
-
-    def floor_of(self, operation: str | None) -> float:
-        """The floor of an operation as routing names it: the resolver prefixes the spec's id."""
-        if not operation or not self.enabled:
-            return 0.0
-        for spec_id, seconds in self.floors.items():
-            # RelativeResolver("handlers") turns "registration.register_provider" into
-            # "handlers.registration.register_provider".
-            if operation == spec_id or operation.endswith(f".{spec_id}"):
-                return seconds
-        return 0.0
 
 
 class SecurityHeadersMiddleware:
@@ -147,11 +137,18 @@ async def _send_problem(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def floors_from_spec(spec: dict[str, Any]) -> dict[str, float]:
-    """operationId → x-response-floor-seconds, for every operation that declares one."""
+def floors_from_spec(spec: dict[str, Any], package: str = "") -> dict[str, float]:
+    """operationId → x-response-floor-seconds, for every operation that declares one.
+
+    Routing names an operation as its resolver does: RelativeResolver("handlers") turns
+    "registration.register_provider" into "handlers.registration.register_provider", so pass
+    the same package to key the floors the way the middleware will look them up.
+    """
+    prefix = f"{package}." if package else ""
     floors: dict[str, float] = {}
     for path_item in spec.get("paths", {}).values():
         for operation in path_item.values():
             if isinstance(operation, dict) and "x-response-floor-seconds" in operation:
-                floors[operation["operationId"]] = float(operation["x-response-floor-seconds"])
+                seconds = float(operation["x-response-floor-seconds"])
+                floors[prefix + operation["operationId"]] = seconds
     return floors
