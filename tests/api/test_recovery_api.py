@@ -31,7 +31,7 @@ from core.models import IdentityUser, MailMessage
 from core.token_hashing import Argon2TokenHasher
 from handlers.app import create_app
 from handlers.wiring import AWS_CLIENT_CONFIG, build_services
-from tests.support.data import ALICE, BOB, registration_body
+from tests.support.data import ALICE, BOB, initiate_body, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import Mail, read_outbox
 
@@ -297,23 +297,6 @@ def api(make_api: Callable[..., Api]) -> Api:
 # ---------------------------------------------------------------------------------------------
 # Steps
 # ---------------------------------------------------------------------------------------------
-
-
-def initiate_body(
-    person: dict[str, str], email: str, password: str, recaptcha: str = "ok"
-) -> dict[str, str]:
-    return {
-        "username": email,
-        "password": password,
-        "compact": person["compact"],
-        "jurisdiction": person["jurisdiction"],
-        "givenName": person["givenName"],
-        "familyName": person["familyName"],
-        "dob": person["dob"],
-        "partialSocial": person["partialSocial"],
-        "licenseType": person["licenseType"],
-        "recaptchaToken": recaptcha,
-    }
 
 
 def verify_body(params: dict[str, str], recaptcha: str = "ok") -> dict[str, str]:

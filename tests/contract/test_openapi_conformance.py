@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
 from core.config import Settings
-from tests.support.data import ALICE, registration_body
-from tests.support.leaks import remember
-
-PASSWORD = remember("Contract-Test-Password-1!")
+from tests.support.cognito import signed_in_id_token
 
 SEED = 20261124
 
@@ -81,23 +77,7 @@ schema = schemathesis.pytest.from_fixture("contract_schema")
 @pytest.fixture
 def id_token(contract_app, aws: Settings) -> str:  # noqa: ANN001
     """A real (moto) ID token of a registered provider, so /me is fuzzed past its auth."""
-    with contract_app.test_client() as client:
-        body = registration_body(ALICE, "alice@example.com")
-        assert client.post("/v1/provider-users/registration", json=body).status_code == 200
-    idp = boto3.client("cognito-idp", region_name=aws.aws_region)
-    idp.admin_set_user_password(
-        UserPoolId=aws.user_pool_id,
-        Username="alice@example.com",
-        Password=PASSWORD,
-        Permanent=True,
-    )
-    answer = idp.admin_initiate_auth(
-        UserPoolId=aws.user_pool_id,
-        ClientId=aws.user_pool_client_id,
-        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": "alice@example.com", "PASSWORD": PASSWORD},
-    )
-    return remember(answer["AuthenticationResult"]["IdToken"])
+    return signed_in_id_token(contract_app, aws)
 
 
 @pytest.fixture

@@ -9,21 +9,18 @@ examples and random sequences of calls. Seeded, so a failure reproduces.
 
 from __future__ import annotations
 
-import boto3
 import hypothesis
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
 
 from core.config import Settings
-from tests.support.data import ALICE, registration_body
-from tests.support.leaks import remember
+from tests.support.cognito import signed_in_id_token
 
 SEED = 20261125
 EXAMPLES_PER_OPERATION = 1000
 STATEFUL_SCENARIOS = 300
 STATEFUL_STEPS = 8
-PASSWORD = remember("Deep-Fuzz-Password-7!")
 HIGH_LIMITS = {
     "registration_ip_limit": "100000 per minute",
     "initiate_recovery_ip_limit": "100000 per minute",
@@ -74,23 +71,7 @@ def fuzz_app(aws: Settings):  # noqa: ANN201 - the Connexion app
 @pytest.fixture
 def id_token(fuzz_app, aws: Settings) -> str:  # noqa: ANN001
     """A real (moto) ID token of a registered provider, so /me is fuzzed past its auth."""
-    with fuzz_app.test_client() as client:
-        body = registration_body(ALICE, "alice@example.com")
-        assert client.post("/v1/provider-users/registration", json=body).status_code == 200
-    idp = boto3.client("cognito-idp", region_name=aws.aws_region)
-    idp.admin_set_user_password(
-        UserPoolId=aws.user_pool_id,
-        Username="alice@example.com",
-        Password=PASSWORD,
-        Permanent=True,
-    )
-    answer = idp.admin_initiate_auth(
-        UserPoolId=aws.user_pool_id,
-        ClientId=aws.user_pool_client_id,
-        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": "alice@example.com", "PASSWORD": PASSWORD},
-    )
-    return remember(answer["AuthenticationResult"]["IdToken"])
+    return signed_in_id_token(fuzz_app, aws)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from handlers.app import create_app
 from handlers.errors import TITLES, UPSTREAM_RETRY_AFTER_SECONDS
 from handlers.wiring import Services, build_services
 from tests.reliability.faults import FaultInjector
-from tests.support.data import ALICE, registration_body
+from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.leaks import remember
 
 SENDER = "no-reply@provider-accounts.local"
@@ -226,22 +226,6 @@ def with_clock(services: Services, clock: MovableClock) -> Services:
         registration=replace(services.registration, clock=clock),
         recovery=replace(services.recovery, clock=clock),
     )
-
-
-def initiate_body(person: dict[str, str], email: str, password: str) -> dict[str, str]:
-    """An initiateRecovery request for a test licensee."""
-    return {
-        "username": email,
-        "password": password,
-        "compact": person["compact"],
-        "jurisdiction": person["jurisdiction"],
-        "givenName": person["givenName"],
-        "familyName": person["familyName"],
-        "dob": person["dob"],
-        "partialSocial": person["partialSocial"],
-        "licenseType": person["licenseType"],
-        "recaptchaToken": "ok",
-    }
 
 
 def describe_answer(answer: Any) -> str:

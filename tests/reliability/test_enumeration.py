@@ -20,10 +20,11 @@ import httpx
 import pytest
 
 from core.config import Settings
+from core.local.seed import COLUMNS
 from core.local.stack import seed_file
 from handlers.app import create_app
-from tests.reliability.harness import World, initiate_body
-from tests.support.data import ALICE, BOB
+from tests.reliability.harness import World
+from tests.support.data import ALICE, BOB, initiate_body
 from tests.support.leaks import remember
 
 PER_CASE = 5
@@ -108,26 +109,12 @@ CASES = [
 ]
 
 
-CSV_HEADER = [
-    "providerId",
-    "compact",
-    "jurisdiction",
-    "licenseType",
-    "licenseNumber",
-    "givenName",
-    "familyName",
-    "dateOfBirth",
-    "ssnLastFour",
-    "licenseStatus",
-]
-
-
 def seed_extra_licensees(settings: Settings, directory: Path) -> None:
     """Load this test's licensees into moto."""
     path = directory / "enumeration-licensees.csv"
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(CSV_HEADER)
+        writer.writerow(COLUMNS)
         for number, p in enumerate((RIGHT, WRONG, MISMATCH), start=1):
             writer.writerow(
                 [

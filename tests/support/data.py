@@ -47,3 +47,21 @@ def registration_body(person: dict[str, str], email: str, token: str = "ok") -> 
         "compact": person["compact"],
         "token": token,
     }
+
+
+def initiate_body(
+    person: dict[str, str], email: str, password: str, recaptcha: str = "ok"
+) -> dict[str, str]:
+    """An initiateRecovery request for a test licensee."""
+    return {
+        "username": email,
+        "password": password,
+        "compact": person["compact"],
+        "jurisdiction": person["jurisdiction"],
+        "givenName": person["givenName"],
+        "familyName": person["familyName"],
+        "dob": person["dob"],
+        "partialSocial": person["partialSocial"],
+        "licenseType": person["licenseType"],
+        "recaptchaToken": recaptcha,
+    }
