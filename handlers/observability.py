@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -10,6 +11,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import log_context
+from handlers.health import get_health
 from handlers.middleware import operation_id
 
 log = logging.getLogger("provider_accounts.requests")
@@ -86,7 +88,7 @@ class LivenessMiddleware:
     """
 
     PATH = "/v1/health"
-    BODY = b'{"status": "ok"}'
+    BODY = json.dumps(get_health()[0]).encode()  # the spec operation's own answer
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

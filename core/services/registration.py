@@ -176,7 +176,7 @@ def _put_user(
         # An earlier invitation, or a leftover of an interrupted try: reuse it.
         deps.identity.set_temporary_password(email, temporary_password)
         return False
-    if not _abandoned(existing, provider, email, deps):
+    if not _abandoned(existing, provider, deps):
         return None
     # Left behind by an email change whose clean-up failed: nobody can ever use it.
     deps.identity.delete_user(email)
@@ -184,13 +184,16 @@ def _put_user(
     return True
 
 
-def _abandoned(user: IdentityUser, provider: Provider, email: str, deps: RegistrationDeps) -> bool:
-    """Another provider's never-used user whose email no account holds, past any claim."""
+def _abandoned(user: IdentityUser, provider: Provider, deps: RegistrationDeps) -> bool:
+    """Another provider's never-used user, older than any registration still in flight.
+
+    Only called for an email no other account holds (register_provider checked the
+    reservation), so such a user can never be signed in to any account.
+    """
     return (
         not belongs_to(user.attributes, provider)
         and user.awaits_first_sign_in
         and deps.clock() - user.last_modified > deps.policy.claim_lease
-        and deps.providers.email_owner(email) is None
     )
 
 
