@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.models import LICENSE_TYPES_BY_COMPACT
+
 OnOff = Literal["on", "off"]
+_POSTAL_CODE = re.compile(r"[a-z]{2}")
 
 
 class Settings(BaseSettings):
@@ -21,6 +25,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
     cors_allowed_origins: str = ""
+    # What browser frontends send: CompactConnect's HTTP client adds Cache-Control: no-cache
+    # (and Authorization, even on public calls) to every request.
+    cors_allowed_headers: str = "Authorization,Cache-Control,Content-Type,X-Request-Id"
     metrics_port: int = Field(9464, ge=0, le=65535)
     # prometheus_client reads this one itself too: set it under gunicorn (multi-process mode).
     prometheus_multiproc_dir: str | None = None
@@ -37,6 +44,12 @@ class Settings(BaseSettings):
     mail_from: str = "Provider Accounts <no-reply@provider-accounts.local>"
     outbox_dir: Path = Path(".local/outbox")
     ui_base_url: str = "http://127.0.0.1:3000"
+    email_link_style: Literal["fragment", "compactconnect"] = "fragment"
+    # JSON object: link kind -> URL template, overriding the style's (see core/emails.py).
+    email_link_templates: dict[str, str] = Field(default_factory=dict)
+    # JSON object: compact -> postal codes live for registration; unset: the demo data's
+    # jurisdictions on the local stack, none in AWS.
+    live_jurisdictions: dict[str, list[str]] | None = None
 
     recaptcha_secret: SecretStr | None = None
     recaptcha_verify_url: str = "https://www.google.com/recaptcha/api/siteverify"
@@ -70,6 +83,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16384, ge=1024)
     worker_threads: int = Field(10, ge=1, le=256)
     local_seed_file: Path | None = None
+
+    @field_validator("live_jurisdictions")
+    @classmethod
+    def _known_compacts_and_codes(
+        cls, value: dict[str, list[str]] | None
+    ) -> dict[str, list[str]] | None:
+        """LIVE_JURISDICTIONS names known compacts and lower-case postal codes only."""
+        for compact, codes in (value or {}).items():
+            if compact not in LICENSE_TYPES_BY_COMPACT:
+                raise ValueError(f"LIVE_JURISDICTIONS names an unknown compact: {compact!r}")
+            bad = [code for code in codes if not _POSTAL_CODE.fullmatch(code)]
+            if bad:
+                raise ValueError(f"LIVE_JURISDICTIONS has codes that are not postal codes: {bad}")
+        return value
 
     @model_validator(mode="after")
     def _require_safe_production_settings(self) -> Settings:
@@ -132,6 +159,11 @@ class Settings(BaseSettings):
             scheme, _, rest = self.ui_base_url.partition("://")
             origins = [f"{scheme}://{rest.split('/', 1)[0]}"]
         return origins
+
+    @property
+    def cors_headers(self) -> list[str]:
+        """Request headers a browser may send cross-origin."""
+        return [h.strip() for h in self.cors_allowed_headers.split(",") if h.strip()]
 
     @property
     def metrics_host(self) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
-from urllib.parse import urlencode
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from string import Formatter
+from urllib.parse import quote
 
 from core.models import MailMessage
 
@@ -14,28 +16,69 @@ from core.models import MailMessage
 _URL = re.compile(r"https?://[^\s<]*[^\s<.,;:!?)]")
 
 
+# Every link an email carries, per built-in style: the one place a frontend's routes live.
+# {ui} is UI_BASE_URL; {compact}, {providerId} and {token} are URL-encoded values. A new kind of
+# link is one more entry in each style and one more method on Links.
+LINK_STYLES: dict[str, dict[str, str]] = {
+    # The token sits in the fragment, which browsers keep out of requests, logs and Referer.
+    "fragment": {
+        "sign_in": "{ui}/sign-in",
+        "account_recovery": "{ui}/account-recovery",
+        "verify_recovery": "{ui}/account-recovery/verify"
+        "#compact={compact}&providerId={providerId}&recoveryToken={token}",
+    },
+    # CompactConnect's router: the token travels in the query string (see README's trade-off).
+    "compactconnect": {
+        "sign_in": "{ui}/Dashboard?bypass=login-practitioner",
+        "account_recovery": "{ui}/MfaResetStart",
+        "verify_recovery": "{ui}/Dashboard?bypass=recovery-practitioner"
+        "&compact={compact}&providerId={providerId}&recoveryId={token}",
+    },
+}
+LINK_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "sign_in": frozenset({"ui"}),
+    "account_recovery": frozenset({"ui"}),
+    "verify_recovery": frozenset({"ui", "compact", "providerId", "token"}),
+}
+
+
+def link_templates(style: str, overrides: Mapping[str, str]) -> dict[str, str]:
+    """A style's templates with overrides applied; ValueError names any unusable override."""
+    unknown = sorted(set(overrides) - set(LINK_PLACEHOLDERS))
+    if unknown:
+        raise ValueError(f"unknown email link kind(s): {', '.join(unknown)}")
+    for kind, template in overrides.items():
+        used = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+        if not used <= LINK_PLACEHOLDERS[kind]:
+            extra = ", ".join(sorted(used - LINK_PLACEHOLDERS[kind]))
+            raise ValueError(f"email link template {kind!r} has unknown placeholder(s): {extra}")
+    return {**LINK_STYLES[style], **overrides}
+
+
 @dataclass(frozen=True)
 class Links:
     """Where emails send people: pages of the frontend at UI_BASE_URL."""
 
     ui_base_url: str
+    templates: Mapping[str, str] = field(default_factory=lambda: LINK_STYLES["fragment"])
 
     @property
     def sign_in(self) -> str:
         """The frontend's sign-in page."""
-        return f"{self.ui_base_url.rstrip('/')}/sign-in"
+        return self._render("sign_in")
 
     @property
     def account_recovery(self) -> str:
         """The frontend's page that starts recovery after a lost MFA device."""
-        return f"{self.ui_base_url.rstrip('/')}/account-recovery"
+        return self._render("account_recovery")
 
     def verify_recovery(self, compact: str, provider_id: str, token: str) -> str:
-        """The confirmation link; its parameters sit in the fragment, out of logs and Referer."""
-        fragment = urlencode(
-            {"compact": compact, "providerId": provider_id, "recoveryToken": token}
-        )
-        return f"{self.ui_base_url.rstrip('/')}/account-recovery/verify#{fragment}"
+        """The one-time confirmation link of a recovery."""
+        return self._render("verify_recovery", compact=compact, providerId=provider_id, token=token)
+
+    def _render(self, kind: str, **values: str) -> str:
+        encoded = {name: quote(value, safe="") for name, value in values.items()}
+        return self.templates[kind].format(ui=self.ui_base_url.rstrip("/"), **encoded)
 
 
 def invitation(
@@ -49,7 +92,8 @@ def invitation(
     """The invitation with the username and a temporary password."""
     opening = (
         "Your account was recovered as requested: the previous password and MFA device no "
-        "longer work."
+        "longer work. This is the new invitation email with a temporary password that you were "
+        "promised when you confirmed the recovery."
         if after_recovery
         else "Your provider account has been created."
     )

@@ -88,7 +88,7 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
         allow_origins=settings.cors_origins,
         allow_credentials=False,
         allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+        allow_headers=settings.cors_headers,
         expose_headers=["X-Request-Id", "Retry-After"],
         max_age=600,
     )

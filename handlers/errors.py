@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 from connexion import FlaskApp
-from connexion.exceptions import OAuthProblem
+from connexion.exceptions import OAuthProblem, ProblemException
+from connexion.http_facts import HTTP_STATUS_CODES
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
+from starlette.exceptions import HTTPException
 
 from core import errors
 
@@ -41,9 +43,17 @@ class BodyTooLarge(Exception):
     """The request body went past the size limit while it was being read."""
 
 
-def render(status: int, detail: str, headers: dict[str, str] | None = None) -> ConnexionResponse:
-    """A problem+json response."""
-    return problem(status=status, title=TITLES.get(status, "Error"), detail=detail, headers=headers)
+def render(
+    status: int, detail: str, headers: dict[str, str] | None = None, title: str | None = None
+) -> ConnexionResponse:
+    """A problem+json response; `message` repeats `detail` for clients that read only that."""
+    return problem(
+        status=status,
+        title=title or TITLES.get(status) or HTTP_STATUS_CODES.get(status, "Error"),
+        detail=detail,
+        headers=headers,
+        ext={"message": detail},
+    )
 
 
 def _service_error(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
@@ -67,6 +77,18 @@ def _unauthorized(_request: ConnexionRequest, error: Exception) -> ConnexionResp
     return render(401, str(detail), {"WWW-Authenticate": BEARER_CHALLENGE})
 
 
+def _http_problem(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    # Connexion's own problems (validation, routing, content type) and Starlette's HTTP errors,
+    # rendered like ours so every problem body has the same members.
+    assert isinstance(error, HTTPException)  # noqa: S101 - registered for this class only
+    title = getattr(error, "title", None)
+    detail = str(error.detail or title or HTTP_STATUS_CODES.get(error.status_code, "Error"))
+    # A parameter's jsonschema error goes on to quote the schema and the value: keep the rule.
+    detail = detail.split("\n\n", 1)[0]
+    log.info("client problem %d: %s", error.status_code, type(error).__name__)
+    return render(error.status_code, detail, dict(error.headers or {}), title)
+
+
 def _body_too_large(_request: ConnexionRequest, _error: Exception) -> ConnexionResponse:
     return render(413, "The request body is larger than the limit")
 
@@ -81,6 +103,8 @@ def register_error_handlers(app: FlaskApp) -> None:
     """Map every error the core raises (and any other exception) to a problem response."""
     app.add_error_handler(errors.ServiceError, _service_error)
     app.add_error_handler(OAuthProblem, _unauthorized)  # Connexion's own 401s
+    app.add_error_handler(ProblemException, _http_problem)
+    app.add_error_handler(HTTPException, _http_problem)
     app.add_error_handler(BodyTooLarge, _body_too_large)
     app.add_error_handler(Exception, _unexpected)
 
@@ -92,4 +116,5 @@ def problem_body(status: int, detail: str) -> dict[str, Any]:
         "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
+        "message": detail,
     }

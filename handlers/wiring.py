@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from core import jurisdictions
 from core.adapters.attempts import DynamoAttemptCounter
 from core.adapters.cognito import CognitoIdentity
 from core.adapters.jwks import JwksCache
@@ -20,8 +21,10 @@ from core.adapters.providers import DynamoProviderStore
 from core.adapters.recaptcha import GoogleRecaptcha, LocalRecaptcha
 from core.clock import utc_now
 from core.config import Settings
-from core.emails import Links
+from core.emails import Links, link_templates
 from core.id_tokens import IdTokenVerifier
+from core.jurisdictions import LiveJurisdictions
+from core.local.stack import DEMO_LICENSES as DEMO_LICENSES_CSV
 from core.ports import Mailer, Recaptcha
 from core.services.profile import ProfileDeps
 from core.services.readiness import Readiness
@@ -45,6 +48,7 @@ class Services:
     profile: ProfileDeps
     verifier: IdTokenVerifier
     readiness: Readiness
+    live_jurisdictions: LiveJurisdictions
 
 
 # Readiness answers fast or not at all: one try, one second.
@@ -104,7 +108,10 @@ def build_services(settings: Settings) -> Services:
     )
     mailer = build_mailer(settings)
     recaptcha = build_recaptcha(settings)
-    links = Links(settings.ui_base_url)
+    links = Links(
+        settings.ui_base_url,
+        link_templates(settings.email_link_style, settings.email_link_templates),
+    )
     lease = timedelta(seconds=settings.claim_lease_seconds)
     registration = RegistrationDeps(
         licenses=licenses,
@@ -146,6 +153,9 @@ def build_services(settings: Settings) -> Services:
         profile=ProfileDeps(licenses=licenses, providers=providers),
         verifier=build_verifier(settings),
         readiness=build_readiness(settings),
+        live_jurisdictions=jurisdictions.configured(
+            settings.live_jurisdictions, settings.is_local, DEMO_LICENSES_CSV
+        ),
     )
 
 

@@ -163,4 +163,5 @@ def test_an_unexpected_exception_is_a_500_that_reveals_nothing(client, monkeypat
         "title": "Internal Server Error",
         "status": 500,
         "detail": "An unexpected error occurred",
+        "message": "An unexpected error occurred",
     }

@@ -64,7 +64,13 @@ FORBIDDEN_FIELD_PARTS = ("dob", "dateofbirth", "ssn", "social", "tokenhash", "cl
 
 
 def unauthorized(detail: str) -> dict[str, Any]:
-    return {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": detail}
+    return {
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": detail,
+        "message": detail,
+    }
 
 
 @dataclass
@@ -421,6 +427,7 @@ def test_a_deleted_provider_record_is_404(alice: Api) -> None:
         "title": "Not Found",
         "status": 404,
         "detail": "No provider record for this account",
+        "message": "No provider record for this account",
     }
 
 

@@ -45,24 +45,28 @@ INVALID_LINK = {
     "title": "Bad Request",
     "status": 400,
     "detail": "Invalid or expired recovery link",
+    "message": "Invalid or expired recovery link",
 }
 UNAVAILABLE = {
     "type": "about:blank",
     "title": "Service Unavailable",
     "status": 503,
     "detail": "A dependency is temporarily unavailable; please retry",
+    "message": "A dependency is temporarily unavailable; please retry",
 }
 UNEXPECTED = {
     "type": "about:blank",
     "title": "Internal Server Error",
     "status": 500,
     "detail": "An unexpected error occurred",
+    "message": "An unexpected error occurred",
 }
 TOO_MANY = {
     "type": "about:blank",
     "title": "Too Many Requests",
     "status": 429,
     "detail": "Too many requests; try again later",
+    "message": "Too many requests; try again later",
 }
 INTERNAL_DETAIL = "arn:aws:secret-internal-detail table=provider-accounts-providers"
 
@@ -641,6 +645,7 @@ def test_verify_with_a_failed_recaptcha_is_forbidden_and_changes_nothing(alice: 
             "title": "Forbidden",
             "status": 403,
             "detail": "reCAPTCHA verification failed",
+            "message": "reCAPTCHA verification failed",
         },
     )
     assert_alice_unchanged(alice, token_hash, mails_before)

@@ -221,6 +221,7 @@ def test_failed_recaptcha_is_403_and_changes_nothing(client, aws):
         "title": "Forbidden",
         "status": 403,
         "detail": "reCAPTCHA verification failed",
+        "message": "reCAPTCHA verification failed",
     }
     assert read_outbox(aws.outbox_dir) == []
     assert cognito_user(aws, "alice@example.com") is None

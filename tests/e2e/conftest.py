@@ -68,8 +68,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def server_environment(port: int) -> dict[str, str]:
-    """The parent's environment without any service setting, plus the e2e ones."""
+def server_environment(port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The parent's environment without any service setting, plus the e2e ones and `extra`."""
     settings_names = {name.upper() for name in Settings.model_fields}
     env = {
         name: value
@@ -93,10 +93,11 @@ def server_environment(port: int) -> dict[str, str]:
             "REGISTRATION_IP_LIMIT": "30 per 15 minutes",
         }
     )
+    env.update(extra or {})
     return env
 
 
-def start_server(workdir: Path) -> Server:
+def start_server(workdir: Path, extra: dict[str, str] | None = None) -> Server:
     """Start `python -m cli serve` in workdir; return once stack.json exists and health answers."""
     port = free_port()
     log_file = workdir / "server.log"
@@ -105,7 +106,7 @@ def start_server(workdir: Path) -> Server:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "cli", "serve"],
             cwd=workdir,
-            env=server_environment(port),
+            env=server_environment(port, extra),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -165,6 +166,18 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The real server in a fresh working directory (its .local/ lands there)."""
     running = start_server(tmp_path_factory.mktemp("e2e-server"))
+    try:
+        yield running
+    finally:
+        stop_server(running.process)
+
+
+@pytest.fixture(scope="module")
+def compactconnect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real server set up for CompactConnect's frontend (its email link style)."""
+    running = start_server(
+        tmp_path_factory.mktemp("e2e-compactconnect"), {"EMAIL_LINK_STYLE": "compactconnect"}
+    )
     try:
         yield running
     finally:

@@ -49,6 +49,7 @@ def assert_too_many(answer: httpx.Response) -> None:
         "title": "Too Many Requests",
         "status": 429,
         "detail": "Too many requests; try again later",
+        "message": "Too many requests; try again later",
     }
     assert 1 <= int(answer.headers["retry-after"]) <= 15 * 60 + 1
 

@@ -35,6 +35,7 @@ UNAVAILABLE = {
     "title": TITLES[503],
     "status": 503,
     "detail": UpstreamUnavailable.default_message,
+    "message": UpstreamUnavailable.default_message,
 }
 _TAGS = re.compile(r"<[^>]+>")
 _TEMP_PASSWORD = re.compile(r"Temporary password: (\S+)")
@@ -240,5 +241,6 @@ def describe_answer(answer: Any) -> str:
         assert answer.headers["retry-after"] == str(UPSTREAM_RETRY_AFTER_SECONDS)
         return f"503 problem, Retry-After {UPSTREAM_RETRY_AFTER_SECONDS}"
     assert answer.headers["content-type"] == "application/problem+json", answer.text
-    assert set(body) == {"type", "title", "status", "detail"}, body
+    assert set(body) == {"type", "title", "status", "detail", "message"}, body
+    assert body["message"] == body["detail"], body
     return f"{answer.status_code} problem ({body['detail']})"

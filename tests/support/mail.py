@@ -12,7 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 from tests.support.leaks import remember
 
 _TEMP_PASSWORD = re.compile(r"^Temporary password: (\S+)$", re.MULTILINE)
-_RECOVERY_LINK = re.compile(r"(https?://\S+/account-recovery/verify#\S+)")
+# The verify link of either built-in style (core/emails.py LINK_STYLES).
+_RECOVERY_LINK = re.compile(
+    r"(https?://\S+(?:/account-recovery/verify#|/Dashboard\?bypass=recovery-practitioner&)\S+)"
+)
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,12 @@ class Mail:
 
     @property
     def recovery_params(self) -> dict[str, str]:
-        """compact, providerId and recoveryToken from the link's fragment."""
-        fragment = urlsplit(self.recovery_link).fragment
-        params = {k: v[0] for k, v in parse_qs(fragment).items()}
+        """compact, providerId and recoveryToken, from the link's fragment or query string."""
+        parts = urlsplit(self.recovery_link)
+        params = {k: v[0] for k, v in parse_qs(parts.fragment or parts.query).items()}
+        params.pop("bypass", None)
+        if "recoveryId" in params:  # CompactConnect's name for the token
+            params["recoveryToken"] = params.pop("recoveryId")
         remember(params["recoveryToken"])
         return params
 

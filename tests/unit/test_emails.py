@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -72,7 +73,8 @@ def test_the_invitation_after_a_recovery() -> None:
     assert message.text == (
         "Hello Q V,\n\n"
         "Your account was recovered as requested: the previous password and MFA device no "
-        "longer work.\n\n"
+        "longer work. This is the new invitation email with a temporary password that you were "
+        "promised when you confirmed the recovery.\n\n"
         "Username: q@example.test\n"
         "Temporary password: Pw1!abcdefgh\n\n"
         "Sign in at https://app.example.test/sign-in with these details. You will choose a new "
@@ -85,6 +87,10 @@ def test_the_invitation_after_a_recovery() -> None:
         "back, choose a new password you use nowhere else, and contact your compact's support.\n"
     )
     assert "<p>If you did not ask to recover your account" in message.html
+    # And its sign-in steps are word for word those of the first invitation
+    first = emails.invitation("q@example.test", "Q", "V", "Pw1!abcdefgh", LINKS)
+    steps = [part.strip() for part in first.text.split("\n\n")[2:]]
+    assert [part.strip() for part in message.text.split("\n\n")[2:5]] == steps
 
 
 def test_the_registration_attempt_notice() -> None:
@@ -152,3 +158,67 @@ def test_sentence_punctuation_after_a_url_is_not_linked(punctuation: str) -> Non
     assert emails._linkify(text) == (
         f"Go to {a('https://app.example.test/sign-in')}{punctuation} Then rest."
     )
+
+
+CC_LINKS = emails.Links("https://cc.example.test/", emails.link_templates("compactconnect", {}))
+
+
+def test_the_compactconnect_style_links_to_its_router() -> None:
+    # Given a token with characters that must be escaped in a query string
+    link = CC_LINKS.verify_recovery("aslp", "1c9a3e5f-7b2d-4f6a-8c1e-3d5b7a9c1e2f", "a+b&c=d/e")
+
+    # Then sign-in, recovery start and the verify link are CompactConnect's routes
+    assert CC_LINKS.sign_in == "https://cc.example.test/Dashboard?bypass=login-practitioner"
+    assert CC_LINKS.account_recovery == "https://cc.example.test/MfaResetStart"
+    assert link == (
+        "https://cc.example.test/Dashboard?bypass=recovery-practitioner&compact=aslp"
+        "&providerId=1c9a3e5f-7b2d-4f6a-8c1e-3d5b7a9c1e2f&recoveryId=a%2Bb%26c%3Dd%2Fe"
+    )
+    # And the query string parses back to the three values, the fragment stays empty
+    parts = urlsplit(link)
+    assert parts.fragment == ""
+    assert parse_qs(parts.query) == {
+        "bypass": ["recovery-practitioner"],
+        "compact": ["aslp"],
+        "providerId": ["1c9a3e5f-7b2d-4f6a-8c1e-3d5b7a9c1e2f"],
+        "recoveryId": ["a+b&c=d/e"],
+    }
+
+
+def test_a_template_override_replaces_one_link_of_the_style() -> None:
+    # Given a frontend with its own verify route and the compactconnect style otherwise
+    templates = emails.link_templates(
+        "compactconnect", {"verify_recovery": "{ui}/r/{compact}/{providerId}?t={token}"}
+    )
+    links = emails.Links("https://other.example.test", templates)
+
+    # Then only that link changes, and every value is URL-encoded
+    assert links.verify_recovery("coun", "p q", "x/y?z") == (
+        "https://other.example.test/r/coun/p%20q?t=x%2Fy%3Fz"
+    )
+    assert links.sign_in == "https://other.example.test/Dashboard?bypass=login-practitioner"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"not_a_link": "{ui}/x"}, "unknown email link kind(s): not_a_link"),
+        ({"sign_in": "{ui}/x?t={token}"}, "'sign_in' has unknown placeholder(s): token"),
+        ({"verify_recovery": "{ui}/v#{recoveryToken}"}, "unknown placeholder(s): recoveryToken"),
+    ],
+)
+def test_an_unusable_override_is_refused_naming_it(overrides: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        emails.link_templates("fragment", overrides)
+
+
+def test_emails_carry_the_compactconnect_links() -> None:
+    # Given the compactconnect style, When the invitation is written
+    message = emails.invitation("q@example.test", "Quillon", "Vantreska", "Pw1", CC_LINKS)
+
+    # Then its sign-in and recovery links are CompactConnect's pages, linked whole in HTML
+    assert "Sign in at https://cc.example.test/Dashboard?bypass=login-practitioner with" in (
+        message.text
+    )
+    assert "yourself at https://cc.example.test/MfaResetStart.\n" in message.text
+    assert a("https://cc.example.test/Dashboard?bypass=login-practitioner") in message.html
