@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.emails import link_templates
 from core.models import LICENSE_TYPES_BY_COMPACT
 
 OnOff = Literal["on", "off"]
@@ -83,6 +84,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16384, ge=1024)
     worker_threads: int = Field(10, ge=1, le=256)
     local_seed_file: Path | None = None
+
+    @field_validator("email_link_templates")
+    @classmethod
+    def _usable_link_templates(cls, value: dict[str, str]) -> dict[str, str]:
+        """EMAIL_LINK_TEMPLATES names known link kinds and their placeholders only."""
+        link_templates("fragment", value)  # raises ValueError naming what is wrong
+        return value
 
     @field_validator("live_jurisdictions")
     @classmethod

@@ -117,3 +117,49 @@ def test_variables_are_read_case_insensitively_and_typed(
     assert settings.recovery_verify_limit == 5
     assert settings.outbox_dir == tmp_path / "outbox"
     assert settings.ip_limits_enabled is False
+
+
+def test_frontend_settings_are_read_from_json_and_lists(environment: pytest.MonkeyPatch) -> None:
+    # Given the settings README gives for CompactConnect's frontend
+    environment.setenv("CORS_ALLOWED_HEADERS", "Authorization, Cache-Control,,X-Custom")
+    environment.setenv("EMAIL_LINK_STYLE", "compactconnect")
+    environment.setenv("EMAIL_LINK_TEMPLATES", '{"account_recovery": "{ui}/Start"}')
+    environment.setenv("LIVE_JURISDICTIONS", '{"aslp": ["oh", "ky"], "coun": []}')
+
+    # When they are read
+    settings = Settings()
+
+    # Then each is typed as the service uses it
+    assert settings.cors_headers == ["Authorization", "Cache-Control", "X-Custom"]
+    assert settings.email_link_style == "compactconnect"
+    assert settings.email_link_templates == {"account_recovery": "{ui}/Start"}
+    assert settings.live_jurisdictions == {"aslp": ["oh", "ky"], "coun": []}
+
+
+def test_the_default_cors_headers_are_what_browser_frontends_send(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().cors_headers == [
+        "Authorization",
+        "Cache-Control",
+        "Content-Type",
+        "X-Request-Id",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LIVE_JURISDICTIONS", '{"nope": ["oh"]}', "unknown compact: 'nope'"),
+        ("LIVE_JURISDICTIONS", '{"aslp": ["OH", "ohio"]}', "not postal codes: ['OH', 'ohio']"),
+        ("EMAIL_LINK_TEMPLATES", '{"verify": "{ui}/v"}', "unknown email link kind(s): verify"),
+        ("EMAIL_LINK_TEMPLATES", '{"sign_in": "{ui}/{token}"}', "unknown placeholder(s): token"),
+        ("EMAIL_LINK_STYLE", "hash", "email_link_style"),
+    ],
+)
+def test_unusable_frontend_settings_stop_start_up_naming_the_fault(
+    name: str, value: str, message: str, environment: pytest.MonkeyPatch
+) -> None:
+    environment.setenv(name, value)
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        Settings()
