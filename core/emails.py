@@ -16,43 +16,46 @@ from core.models import MailMessage
 _URL = re.compile(r"https?://[^\s<]*[^\s<.,;:!?)]")
 
 
-# Every link an email carries, per built-in style: the one place a frontend's routes live.
-# {ui} is UI_BASE_URL; {compact}, {providerId} and {token} are URL-encoded values. A new kind of
-# link is one more entry in each style and one more method on Links.
-LINK_STYLES: dict[str, dict[str, str]] = {
-    # The token sits in the fragment, which browsers keep out of requests, logs and Referer.
-    "fragment": {
-        "sign_in": "{ui}/sign-in",
-        "account_recovery": "{ui}/account-recovery",
-        "verify_recovery": "{ui}/account-recovery/verify"
-        "#compact={compact}&providerId={providerId}&recoveryToken={token}",
+# Every link an email carries, in each built-in style (EMAIL_LINK_STYLE): the one place the
+# frontend's routes live, one entry per kind of link. {ui} is UI_BASE_URL; any other
+# placeholder is a value, URL-encoded. A template may use only the placeholders its kind's
+# built-in templates use.
+LINK_TEMPLATES: dict[str, dict[str, str]] = {
+    "sign_in": {
+        "fragment": "{ui}/sign-in",
+        "compactconnect": "{ui}/Dashboard?bypass=login-practitioner",
     },
-    # CompactConnect's router: the token travels in the query string (see README's trade-off).
-    "compactconnect": {
-        "sign_in": "{ui}/Dashboard?bypass=login-practitioner",
-        "account_recovery": "{ui}/MfaResetStart",
-        "verify_recovery": "{ui}/Dashboard?bypass=recovery-practitioner"
+    "account_recovery": {
+        "fragment": "{ui}/account-recovery",
+        "compactconnect": "{ui}/MfaResetStart",
+    },
+    # The fragment style keeps the token out of requests, logs and Referer; CompactConnect's
+    # router reads it from the query string (README states that trade-off).
+    "verify_recovery": {
+        "fragment": "{ui}/account-recovery/verify"
+        "#compact={compact}&providerId={providerId}&recoveryToken={token}",
+        "compactconnect": "{ui}/Dashboard?bypass=recovery-practitioner"
         "&compact={compact}&providerId={providerId}&recoveryId={token}",
     },
-}
-LINK_PLACEHOLDERS: dict[str, frozenset[str]] = {
-    "sign_in": frozenset({"ui"}),
-    "account_recovery": frozenset({"ui"}),
-    "verify_recovery": frozenset({"ui", "compact", "providerId", "token"}),
 }
 
 
 def link_templates(style: str, overrides: Mapping[str, str]) -> dict[str, str]:
     """A style's templates with overrides applied; ValueError names any unusable override."""
-    unknown = sorted(set(overrides) - set(LINK_PLACEHOLDERS))
+    unknown = sorted(set(overrides) - set(LINK_TEMPLATES))
     if unknown:
         raise ValueError(f"unknown email link kind(s): {', '.join(unknown)}")
     for kind, template in overrides.items():
-        used = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
-        if not used <= LINK_PLACEHOLDERS[kind]:
-            extra = ", ".join(sorted(used - LINK_PLACEHOLDERS[kind]))
-            raise ValueError(f"email link template {kind!r} has unknown placeholder(s): {extra}")
-    return {**LINK_STYLES[style], **overrides}
+        allowed = set().union(*map(_placeholders, LINK_TEMPLATES[kind].values()))
+        extra = _placeholders(template) - allowed
+        if extra:
+            names = ", ".join(sorted(extra))
+            raise ValueError(f"email link template {kind!r} has unknown placeholder(s): {names}")
+    return {kind: styles[style] for kind, styles in LINK_TEMPLATES.items()} | dict(overrides)
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(template) if name is not None}
 
 
 @dataclass(frozen=True)
@@ -60,23 +63,24 @@ class Links:
     """Where emails send people: pages of the frontend at UI_BASE_URL."""
 
     ui_base_url: str
-    templates: Mapping[str, str] = field(default_factory=lambda: LINK_STYLES["fragment"])
+    templates: Mapping[str, str] = field(default_factory=lambda: link_templates("fragment", {}))
 
     @property
     def sign_in(self) -> str:
         """The frontend's sign-in page."""
-        return self._render("sign_in")
+        return self.url("sign_in")
 
     @property
     def account_recovery(self) -> str:
         """The frontend's page that starts recovery after a lost MFA device."""
-        return self._render("account_recovery")
+        return self.url("account_recovery")
 
     def verify_recovery(self, compact: str, provider_id: str, token: str) -> str:
         """The one-time confirmation link of a recovery."""
-        return self._render("verify_recovery", compact=compact, providerId=provider_id, token=token)
+        return self.url("verify_recovery", compact=compact, providerId=provider_id, token=token)
 
-    def _render(self, kind: str, **values: str) -> str:
+    def url(self, kind: str, **values: str) -> str:
+        """The link of this kind, its values URL-encoded."""
         encoded = {name: quote(value, safe="") for name, value in values.items()}
         return self.templates[kind].format(ui=self.ui_base_url.rstrip("/"), **encoded)
 

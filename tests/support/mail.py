@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from tests.support.leaks import remember
 
 _TEMP_PASSWORD = re.compile(r"^Temporary password: (\S+)$", re.MULTILINE)
-# The verify link of either built-in style (core/emails.py LINK_STYLES).
+# The verify link of either built-in style (core/emails.py LINK_TEMPLATES).
 _RECOVERY_LINK = re.compile(
     r"(https?://\S+(?:/account-recovery/verify#|/Dashboard\?bypass=recovery-practitioner&)\S+)"
 )
