@@ -83,7 +83,7 @@ def _http_problem(_request: ConnexionRequest, error: Exception) -> ConnexionResp
     assert isinstance(error, HTTPException)  # noqa: S101 - registered for this class only
     title = getattr(error, "title", None)
     detail = str(error.detail or title or HTTP_STATUS_CODES.get(error.status_code, "Error"))
-    # A parameter's jsonschema error goes on to quote the schema and the value: keep the rule.
+    # A parameter's jsonschema error goes on to print the whole schema: keep its first paragraph.
     detail = detail.split("\n\n", 1)[0]
     log.info("client problem %d: %s", error.status_code, type(error).__name__)
     return render(error.status_code, detail, dict(error.headers or {}), title)
