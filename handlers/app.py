@@ -31,7 +31,7 @@ from handlers.observability import (
     RequestContextMiddleware,
 )
 from handlers.validation import VALIDATORS
-from handlers.wiring import Services, build_services
+from core.wiring import Services, build_services
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 SPEC_FILE = "openapi.yaml"

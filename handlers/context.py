@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flask
 
-from handlers.wiring import Services
+from core.wiring import Services
 
 EXTENSION_KEY = "provider_accounts"
 PROCESSED = ({"message": "request processed"}, 200, {"Content-Type": "application/json"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.adapters.keys import to_stored
+from core.adapters.key_layout import to_stored
 from core.services.profile import Profile, get_profile
 from handlers.context import services
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from core.adapters import keys
+from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call
 
 
@@ -25,11 +25,11 @@ class DynamoAttemptCounter:
             self._table.put_item(
                 Item={
                     "pk": key,
-                    "sk": f"{keys.to_stored(now)}#{uuid.uuid4().hex}",
+                    "sk": f"{key_layout.to_stored(now)}#{uuid.uuid4().hex}",
                     "ttl": expires,
                 }
             )
-        window_start = keys.to_stored(now - timedelta(seconds=window_seconds))
+        window_start = key_layout.to_stored(now - timedelta(seconds=window_seconds))
         # DynamoDB deletes expired items lazily (and moto never does): filter on ttl as well.
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(key) & Key("sk").gt(window_start),

@@ -7,7 +7,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from core.adapters import keys
+from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call
 from core.models import License, LicenseFacts
 
@@ -21,12 +21,12 @@ class DynamoLicenseStore:
     def find_match(self, facts: LicenseFacts) -> License | None:
         """The license record matching every stated fact, if there is exactly one provider."""
         condition = Key("licenseLookupPk").eq(
-            keys.license_lookup_pk(facts.compact, facts.jurisdiction)
-        ) & Key("licenseLookupSk").eq(keys.license_lookup_sk(facts.family_name, facts.given_name))
+            key_layout.license_lookup_pk(facts.compact, facts.jurisdiction)
+        ) & Key("licenseLookupSk").eq(key_layout.license_lookup_sk(facts.family_name, facts.given_name))
         items: list[dict[str, Any]] = []
         with aws_call("dynamodb", "Query"):
             kwargs: dict[str, Any] = {
-                "IndexName": keys.LICENSE_INDEX,
+                "IndexName": key_layout.LICENSE_INDEX,
                 "KeyConditionExpression": condition,
             }
             while True:
@@ -43,7 +43,7 @@ class DynamoLicenseStore:
 
     def list_for_provider(self, compact: str, provider_id: str) -> list[License]:
         """Every license record of one provider."""
-        condition = Key("pk").eq(keys.provider_pk(compact, provider_id)) & Key("sk").begins_with(
+        condition = Key("pk").eq(key_layout.provider_pk(compact, provider_id)) & Key("sk").begins_with(
             f"{compact}#LICENSE#"
         )
         with aws_call("dynamodb", "Query"):
@@ -59,8 +59,8 @@ class DynamoLicenseStore:
 def license_item(lic: License) -> dict[str, Any]:
     """The stored form of a license record."""
     return {
-        "pk": keys.provider_pk(lic.compact, lic.provider_id),
-        "sk": keys.license_sk(lic.compact, lic.jurisdiction, lic.license_type),
+        "pk": key_layout.provider_pk(lic.compact, lic.provider_id),
+        "sk": key_layout.license_sk(lic.compact, lic.jurisdiction, lic.license_type),
         "type": "license",
         "providerId": lic.provider_id,
         "compact": lic.compact,
@@ -72,8 +72,8 @@ def license_item(lic: License) -> dict[str, Any]:
         "dateOfBirth": lic.date_of_birth.isoformat(),
         "ssnLastFour": lic.ssn_last_four,
         "licenseStatus": lic.license_status,
-        "licenseLookupPk": keys.license_lookup_pk(lic.compact, lic.jurisdiction),
-        "licenseLookupSk": keys.license_lookup_sk(lic.family_name, lic.given_name),
+        "licenseLookupPk": key_layout.license_lookup_pk(lic.compact, lic.jurisdiction),
+        "licenseLookupSk": key_layout.license_lookup_sk(lic.family_name, lic.given_name),
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from core.adapters import keys
+from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call, error_code
 from core.errors import ConditionFailed
 from core.models import AccountEvent, PendingRecovery, Provider
@@ -36,7 +36,7 @@ class DynamoProviderStore:
         """(compact, providerId) of the account registered with this email, if any."""
         with aws_call("dynamodb", "GetItem"):
             item = self._table.get_item(
-                Key={"pk": keys.email_pk(email), "sk": EMAIL_SK}, ConsistentRead=True
+                Key={"pk": key_layout.email_pk(email), "sk": EMAIL_SK}, ConsistentRead=True
             ).get("Item")
         return (item["compact"], item["providerId"]) if item else None
 
@@ -76,8 +76,8 @@ class DynamoProviderStore:
         )
         values: dict[str, Any] = {
             ":claim": claim_id,
-            ":until": keys.to_stored(until),
-            ":now": keys.to_stored(now),
+            ":until": key_layout.to_stored(until),
+            ":now": key_layout.to_stored(now),
         }
         if provider.registered_email is None:
             condition += " AND attribute_not_exists(registeredEmail)"
@@ -124,7 +124,7 @@ class DynamoProviderStore:
                 {
                     ":email": email,
                     ":home": home_jurisdiction,
-                    ":now": keys.to_stored(now),
+                    ":now": key_layout.to_stored(now),
                     ":claim": claim_id,
                 },
             ),
@@ -133,7 +133,7 @@ class DynamoProviderStore:
                     "TableName": self._name,
                     "Item": (
                         {
-                            "pk": keys.email_pk(email),
+                            "pk": key_layout.email_pk(email),
                             "sk": EMAIL_SK,
                             "type": "email",
                             "compact": provider.compact,
@@ -151,7 +151,7 @@ class DynamoProviderStore:
                 {
                     "Delete": {
                         "TableName": self._name,
-                        "Key": {"pk": keys.email_pk(old), "sk": EMAIL_SK},
+                        "Key": {"pk": key_layout.email_pk(old), "sk": EMAIL_SK},
                         **_owned_by(provider),
                     }
                 }
@@ -172,9 +172,9 @@ class DynamoProviderStore:
                     "(attribute_not_exists(claimedUntil) OR claimedUntil < :now)",
                     {
                         ":hash": token_hash,
-                        ":exp": keys.to_stored(expires_at),
+                        ":exp": key_layout.to_stored(expires_at),
                         ":email": provider.registered_email,
-                        ":now": keys.to_stored(now),
+                        ":now": key_layout.to_stored(now),
                     },
                 ),
                 self._event_put(provider, "recovery_requested", now),
@@ -202,7 +202,7 @@ class DynamoProviderStore:
                     "SET recoveredAt = :now "
                     "REMOVE recoveryTokenHash, recoveryExpiresAt, claimId, claimedUntil",
                     "claimId = :claim",
-                    {":now": keys.to_stored(now), ":claim": claim_id},
+                    {":now": key_layout.to_stored(now), ":claim": claim_id},
                 ),
                 self._event_put(provider, "recovery_completed", now),
             ]
@@ -210,15 +210,15 @@ class DynamoProviderStore:
 
     def recent_events(self, compact: str, provider_id: str, limit: int) -> list[AccountEvent]:
         """The provider's newest account events, newest first."""
-        condition = Key("pk").eq(keys.provider_pk(compact, provider_id)) & Key("sk").begins_with(
-            keys.history_prefix(compact)
+        condition = Key("pk").eq(key_layout.provider_pk(compact, provider_id)) & Key("sk").begins_with(
+            key_layout.history_prefix(compact)
         )
         with aws_call("dynamodb", "Query"):
             items = self._table.query(
                 KeyConditionExpression=condition, ScanIndexForward=False, Limit=limit
             ).get("Items", [])
         return [
-            AccountEvent(event_type=i["eventType"], occurred_at=keys.from_stored(i["occurredAt"]))
+            AccountEvent(event_type=i["eventType"], occurred_at=key_layout.from_stored(i["occurredAt"]))
             for i in items
         ]
 
@@ -266,11 +266,11 @@ class DynamoProviderStore:
 
     def _event_put(self, provider: Provider, event_type: str, now: datetime) -> dict[str, Any]:
         item = {
-            "pk": keys.provider_pk(provider.compact, provider.provider_id),
-            "sk": keys.history_sk(provider.compact, now, uuid.uuid4().hex),
+            "pk": key_layout.provider_pk(provider.compact, provider.provider_id),
+            "sk": key_layout.history_sk(provider.compact, now, uuid.uuid4().hex),
             "type": "event",
             "eventType": event_type,
-            "occurredAt": keys.to_stored(now),
+            "occurredAt": key_layout.to_stored(now),
         }
         return {"Put": {"TableName": self._name, "Item": item}}
 
@@ -285,18 +285,18 @@ def _owned_by(provider: Provider) -> dict[str, Any]:
 
 
 def _provider_key(compact: str, provider_id: str) -> dict[str, str]:
-    return {"pk": keys.provider_pk(compact, provider_id), "sk": keys.provider_sk(compact)}
+    return {"pk": key_layout.provider_pk(compact, provider_id), "sk": key_layout.provider_sk(compact)}
 
 
 def _to_provider(item: dict[str, Any]) -> Provider:
     def moment(name: str) -> datetime | None:
-        return keys.from_stored(item[name]) if name in item else None
+        return key_layout.from_stored(item[name]) if name in item else None
 
     pending = None
     if "recoveryTokenHash" in item:
         pending = PendingRecovery(
             token_hash=item["recoveryTokenHash"],
-            expires_at=keys.from_stored(item["recoveryExpiresAt"]),
+            expires_at=key_layout.from_stored(item["recoveryExpiresAt"]),
         )
     return Provider(
         provider_id=item["providerId"],

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from core.adapters import keys
+from core.adapters import key_layout
 from core.adapters.aws_errors import error_code
 from core.config import Settings
 
@@ -60,7 +60,7 @@ def ensure_provider_table(dynamodb: Any, name: str) -> None:
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": keys.LICENSE_INDEX,
+                "IndexName": key_layout.LICENSE_INDEX,
                 "KeySchema": [
                     {"AttributeName": "licenseLookupPk", "KeyType": "HASH"},
                     {"AttributeName": "licenseLookupSk", "KeyType": "RANGE"},

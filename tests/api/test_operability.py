@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from core.config import Settings
 from core.logs import RequestContextFilter
 from core.services.readiness import Readiness
-from handlers.wiring import build_services
+from core.wiring import build_services
 from tests.support.data import ALICE, registration_body
 
 FRONTEND = "https://app.example.test"

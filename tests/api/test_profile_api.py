@@ -18,11 +18,11 @@ import requests
 from boto3.dynamodb.conditions import Key
 
 from core.adapters.jwks import JwksCache
-from core.adapters.keys import from_stored, history_prefix, provider_pk, provider_sk
+from core.adapters.key_layout import from_stored, history_prefix, provider_pk, provider_sk
 from core.config import Settings
 from core.id_tokens import IdTokenVerifier
 from handlers.app import create_app
-from handlers.wiring import build_services
+from core.wiring import build_services
 from tests.support.data import ALICE, BOB, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import read_outbox

@@ -1,6 +1,6 @@
 """Account recovery through the HTTP API: initiateRecovery and verifyRecovery on moto.
 
-Each test builds the app with its own Services (handlers.wiring.build_services, with the recovery
+Each test builds the app with its own Services (core.wiring.build_services, with the recovery
 side's collaborators swapped for ones a test can observe): a clock the test can move, a Cognito
 adapter that counts deletions and creations, and a client on which failures can be injected.
 """
@@ -30,7 +30,7 @@ from core.config import Settings
 from core.models import IdentityUser, MailMessage
 from core.token_hashing import Argon2TokenHasher
 from handlers.app import create_app
-from handlers.wiring import AWS_CLIENT_CONFIG, build_services
+from core.wiring import AWS_CLIENT_CONFIG, build_services
 from tests.support.data import ALICE, BOB, initiate_body, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import Mail, read_outbox

@@ -10,7 +10,7 @@ import pytest
 
 from core.adapters.providers import DynamoProviderStore
 from core.config import Settings
-from handlers.wiring import aws_table
+from core.wiring import aws_table
 from tests.support.data import ALICE, BOB, registration_body
 from tests.support.mail import read_outbox
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.stub import Stubber
 
-from core.adapters import keys
+from core.adapters import key_layout
 from core.adapters.attempts import DynamoAttemptCounter
 from core.errors import UpstreamUnavailable
 from tests.integration.conftest import Tables
@@ -66,7 +66,7 @@ def test_items_whose_ttl_has_passed_are_not_counted(
     # Given an item inside the window whose ttl already passed (DynamoDB deletes such items
     # lazily, and moto never does)
     tables.attempts.put_item(
-        Item={"pk": KEY, "sk": f"{keys.to_stored(at(-5))}#x", "ttl": int(at(-1).timestamp())}
+        Item={"pk": KEY, "sk": f"{key_layout.to_stored(at(-5))}#x", "ttl": int(at(-1).timestamp())}
     )
 
     # When an attempt is counted / Then the expired item is ignored although it is still stored
