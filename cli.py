@@ -62,9 +62,9 @@ def serve(settings: Settings) -> int:
     stack = None
     host = "0.0.0.0"  # noqa: S104 - in AWS the container's port is what is published
     if settings.is_local:
-        from core.local.stack import STACK_FILE, start_local_stack
+        from core.local.stack import STACK_FILE, start_moto_stack
 
-        stack = start_local_stack(settings)
+        stack = start_moto_stack(settings)
         settings = stack.settings
         host = "127.0.0.1"
         print(f"Local AWS stack at {settings.aws_endpoint_url}; described in {STACK_FILE}")

@@ -40,7 +40,7 @@ AWS_CLIENT_CONFIG = Config(
 
 
 @dataclass(frozen=True)
-class Services:
+class Dependencies:
     """Everything the handlers call, built once per app."""
 
     registration: RegistrationDeps
@@ -94,7 +94,7 @@ def aws_table(settings: Settings, name: str) -> Any:
     return ThreadLocalTable(settings, name)
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings) -> Dependencies:
     """Wire the real adapters into the services."""
     provider_table = aws_table(settings, settings.provider_table)
     licenses = DynamoLicenseStore(provider_table)
@@ -147,7 +147,7 @@ def build_services(settings: Settings) -> Services:
             claim_lease=lease,
         ),
     )
-    return Services(
+    return Dependencies(
         registration=registration,
         recovery=recovery,
         profile=ProfileDeps(licenses=licenses, providers=providers),
@@ -173,9 +173,9 @@ def build_readiness(settings: Settings) -> Readiness:
 
 def build_verifier(settings: Settings) -> IdTokenVerifier:
     """ID-token verification against the pool's JWKS."""
-    keys = JwksCache(settings.jwks, settings.jwks_cache_seconds, settings.jwks_min_refetch_seconds)
+    signing_keys = JwksCache(settings.jwks, settings.jwks_cache_seconds, settings.jwks_min_refetch_seconds)
     return IdTokenVerifier(
-        keys, settings.issuer, settings.user_pool_client_id or "", settings.token_leeway_seconds
+        signing_keys, settings.issuer, settings.user_pool_client_id or "", settings.token_leeway_seconds
     )
 
 

@@ -31,7 +31,7 @@ from handlers.observability import (
     RequestContextMiddleware,
 )
 from handlers.validation import VALIDATORS
-from core.wiring import Services, build_services
+from core.wiring import Dependencies, build_services
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 SPEC_FILE = "openapi.yaml"
@@ -40,7 +40,7 @@ HANDLERS_PACKAGE = "handlers"  # where operationIds resolve to functions
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FlaskApp:
+def create_app(settings: Settings | None = None, services: Dependencies | None = None) -> FlaskApp:
     """Build the Connexion app; serve this object itself, never its inner Flask `app.app`."""
     settings = settings or Settings()
     services = services or build_services(settings)

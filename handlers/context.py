@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import flask
 
-from core.wiring import Services
+from core.wiring import Dependencies
 
 EXTENSION_KEY = "provider_accounts"
 PROCESSED = ({"message": "request processed"}, 200, {"Content-Type": "application/json"})
 
 
-def services() -> Services:
-    """The services create_app built for the current app."""
+def dependencies() -> Dependencies:
+    """The dependencies create_app wired for the current app."""
     return flask.current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
 
 

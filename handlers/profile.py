@@ -6,12 +6,12 @@ from typing import Any
 
 from core.adapters.key_layout import to_stored
 from core.services.profile import Profile, get_profile
-from handlers.context import services
+from handlers.context import dependencies
 
 
 def get_me(token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """The signed-in provider's profile, licenses and recent account events."""
-    profile = get_profile(token_info["identity"], services().profile)
+    profile = get_profile(token_info["identity"], dependencies().profile)
     return _body(profile), 200, {"Content-Type": "application/json"}
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.services import recovery
 from handlers.bodies import license_facts
-from handlers.context import PROCESSED, client_ip, services
+from handlers.context import PROCESSED, client_ip, dependencies
 
 
 def initiate_recovery(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str, str]]:
@@ -18,7 +18,7 @@ def initiate_recovery(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[s
         recaptcha_token=body["recaptchaToken"],
         remote_ip=client_ip(),
     )
-    recovery.initiate_recovery(request, services().recovery)
+    recovery.initiate_recovery(request, dependencies().recovery)
     return PROCESSED
 
 
@@ -31,5 +31,5 @@ def verify_recovery(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str
         recaptcha_token=body["recaptchaToken"],
         remote_ip=client_ip(),
     )
-    recovery.verify_recovery(request, services().recovery)
+    recovery.verify_recovery(request, dependencies().recovery)
     return PROCESSED

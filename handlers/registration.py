@@ -7,7 +7,7 @@ from typing import Any
 from core.services.registration import RegistrationRequest
 from core.services.registration import register_provider as register
 from handlers.bodies import license_facts
-from handlers.context import PROCESSED, client_ip, services
+from handlers.context import PROCESSED, client_ip, dependencies
 
 
 def register_provider(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str, str]]:
@@ -18,5 +18,5 @@ def register_provider(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[s
         recaptcha_token=body["token"],
         remote_ip=client_ip(),
     )
-    register(request, services().registration)
+    register(request, dependencies().registration)
     return PROCESSED

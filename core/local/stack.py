@@ -25,7 +25,7 @@ LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loc
 
 
 @dataclass
-class LocalStack:
+class MotoStack:
     """A running moto server and the settings that point the service at it."""
 
     server: Any
@@ -36,7 +36,7 @@ class LocalStack:
         self.server.stop()
 
 
-def start_local_stack(settings: Settings, stack_file: Path = STACK_FILE) -> LocalStack:
+def start_moto_stack(settings: Settings, stack_file: Path = STACK_FILE) -> MotoStack:
     """Start moto on a free loopback port, bootstrap it, seed it, write stack_file."""
     from moto.server import ThreadedMotoServer  # the 'local' extra; not needed in AWS
 
@@ -56,7 +56,7 @@ def start_local_stack(settings: Settings, stack_file: Path = STACK_FILE) -> Loca
     for path in seed_files:
         seed_file(settings, path)
     write_stack_file(stack_file, settings)
-    return LocalStack(server=server, settings=settings)
+    return MotoStack(server=server, settings=settings)
 
 
 def provision(settings: Settings) -> Provisioned:

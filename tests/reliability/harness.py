@@ -23,7 +23,7 @@ from core.config import Settings
 from core.errors import UpstreamUnavailable
 from handlers.app import create_app
 from handlers.errors import TITLES, UPSTREAM_RETRY_AFTER_SECONDS
-from core.wiring import Services, build_services
+from core.wiring import Dependencies, build_services
 from tests.reliability.faults import FaultInjector
 from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.leaks import remember
@@ -220,7 +220,7 @@ class World:
         )
 
 
-def with_clock(services: Services, clock: MovableClock) -> Services:
+def with_clock(services: Dependencies, clock: MovableClock) -> Dependencies:
     """The same services, with registration and recovery reading the movable clock."""
     return replace(
         services,
