@@ -96,6 +96,15 @@ class AccountEvent:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """What a provider may see of their own records: no SSN, date of birth or secrets."""
+
+    provider: Provider
+    licenses: list[License]
+    events: list[AccountEvent]
+
+
+@dataclass(frozen=True)
 class IdentityUser:
     """What the identity provider knows about a user."""
 

@@ -6,14 +6,20 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from core.models import AccountEvent, IdentityUser, License, LicenseFacts, MailMessage, Provider
+from core.models import (
+    IdentityUser,
+    License,
+    LicenseFacts,
+    MailMessage,
+    Profile,
+    Provider,
+)
 
 Clock = Callable[[], datetime]
 
 
 class LicenseStore(Protocol):
     def find_match(self, facts: LicenseFacts) -> License | None: ...
-    def list_for_provider(self, compact: str, provider_id: str) -> list[License]: ...
 
 
 class ProviderStore(Protocol):
@@ -41,7 +47,12 @@ class ProviderStore(Protocol):
     ) -> None: ...
     def clear_recovery_token(self, provider: Provider, token_hash: str) -> None: ...
     def complete_recovery(self, provider: Provider, claim_id: str, now: datetime) -> None: ...
-    def recent_events(self, compact: str, provider_id: str, limit: int) -> list[AccountEvent]: ...
+
+
+class ProfileReader(Protocol):
+    """The read side of the profile: a provider, its licenses and newest events together."""
+
+    def read(self, compact: str, provider_id: str, events: int) -> Profile | None: ...
 
 
 class AttemptCounter(Protocol):

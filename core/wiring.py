@@ -1,22 +1,23 @@
-"""The composition root's parts: AWS clients, adapters and services built from settings."""
+"""The composition root: adapters and services wired from settings, one override per part."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import boto3
-from botocore.config import Config
 
 from core import jurisdictions
 from core.adapters.attempts import DynamoAttemptCounter
+from core.adapters.aws_clients import PROBE_CLIENT_CONFIG, aws_client
 from core.adapters.cognito import CognitoIdentity
+from core.adapters.dynamo_table import DynamoTable
 from core.adapters.jwks import JwksCache
 from core.adapters.licenses import DynamoLicenseStore
 from core.adapters.mail import OutboxMailer, SesMailer
 from core.adapters.probes import TableProbe, UserPoolProbe
+from core.adapters.profile_reads import DynamoProfileReader
 from core.adapters.providers import DynamoProviderStore
 from core.adapters.recaptcha import GoogleRecaptcha, LocalRecaptcha
 from core.clock import utc_now
@@ -25,18 +26,22 @@ from core.emails import Links, link_templates
 from core.id_tokens import IdTokenVerifier
 from core.jurisdictions import LiveJurisdictions
 from core.local.stack import DEMO_LICENSES as DEMO_LICENSES_CSV
-from core.ports import Mailer, Recaptcha
+from core.ports import (
+    AttemptCounter,
+    Clock,
+    Identity,
+    LicenseStore,
+    Mailer,
+    ProfileReader,
+    ProviderStore,
+    Recaptcha,
+    TokenHasher,
+)
 from core.services.profile import ProfileDeps
-from core.services.readiness import Readiness
+from core.services.readiness import Probe, Readiness
 from core.services.recovery import RecoveryDeps, RecoveryPolicy
 from core.services.registration import RegistrationDeps, RegistrationPolicy
 from core.token_hashing import Argon2TokenHasher
-
-# Fail fast rather than pile up: one AWS call waits at most 2 × (2 + 4) s. A recovery makes
-# four calls after claiming its token, so it ends well within the 60 s claim lease.
-AWS_CLIENT_CONFIG = Config(
-    connect_timeout=2, read_timeout=4, retries={"mode": "standard", "max_attempts": 2}
-)
 
 
 @dataclass(frozen=True)
@@ -51,63 +56,49 @@ class Dependencies:
     live_jurisdictions: LiveJurisdictions
 
 
-# Readiness answers fast or not at all: one try, one second.
-PROBE_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1})
+def build_services(  # noqa: PLR0913 - one override per dependency, by design
+    settings: Settings,
+    *,
+    session: boto3.session.Session | None = None,
+    licenses: LicenseStore | None = None,
+    providers: ProviderStore | None = None,
+    profile_reader: ProfileReader | None = None,
+    attempts: AttemptCounter | None = None,
+    identity: Identity | None = None,
+    mailer: Mailer | None = None,
+    recaptcha: Recaptcha | None = None,
+    hasher: TokenHasher | None = None,
+    clock: Clock = utc_now,
+    verifier: IdTokenVerifier | None = None,
+    readiness: Readiness | None = None,
+    live_jurisdictions: LiveJurisdictions | None = None,
+) -> Dependencies:
+    """Wire the real adapters into the services; pass any one of them to replace it.
 
-
-def aws_client(settings: Settings, service: str, config: Config = AWS_CLIENT_CONFIG) -> Any:
-    """A boto3 client (thread-safe) for the configured region and endpoint."""
-    return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
-        region_name=settings.aws_region,
-        endpoint_url=settings.aws_endpoint_url,
-        config=config,
-    )
-
-
-class ThreadLocalTable:
-    """A DynamoDB Table resource per thread: boto3 resources must not be shared by threads."""
-
-    def __init__(self, settings: Settings, name: str) -> None:
-        self._settings = settings
-        self._name = name
-        self._local = threading.local()
-
-    def __getattr__(self, attribute: str) -> Any:
-        table = getattr(self._local, "table", None)
-        if table is None:
-            table = self._local.table = self._create()
-        return getattr(table, attribute)
-
-    def _create(self) -> Any:
-        resource = boto3.session.Session().resource(
-            "dynamodb",
-            region_name=self._settings.aws_region,
-            endpoint_url=self._settings.aws_endpoint_url,
-            config=AWS_CLIENT_CONFIG,
+    `session` is the boto3 session the AWS clients come from (the process's shared one when
+    not given). Only the clients that something not overridden needs are built.
+    """
+    clients = _Clients(settings, session)
+    if licenses is None or providers is None or profile_reader is None:
+        provider_table = DynamoTable(clients.get("dynamodb"), settings.provider_table)
+        licenses = licenses or DynamoLicenseStore(provider_table)
+        providers = providers or DynamoProviderStore(provider_table)
+        profile_reader = profile_reader or DynamoProfileReader(provider_table)
+    if attempts is None:
+        attempts = DynamoAttemptCounter(
+            DynamoTable(clients.get("dynamodb"), settings.rate_limit_table)
         )
-        return resource.Table(self._name)
-
-
-def aws_table(settings: Settings, name: str) -> Any:
-    """A DynamoDB Table that is safe to use from every request thread."""
-    return ThreadLocalTable(settings, name)
-
-
-def build_services(settings: Settings) -> Dependencies:
-    """Wire the real adapters into the services."""
-    provider_table = aws_table(settings, settings.provider_table)
-    licenses = DynamoLicenseStore(provider_table)
-    providers = DynamoProviderStore(provider_table)
-    attempts = DynamoAttemptCounter(aws_table(settings, settings.rate_limit_table))
-    cognito = aws_client(settings, "cognito-idp")
-    identity = CognitoIdentity(
-        cognito,
-        settings.user_pool_id or "",
-        settings.user_pool_client_id or "",
+    if identity is None:
+        identity = CognitoIdentity(
+            clients.get("cognito-idp"),
+            settings.user_pool_id or "",
+            settings.user_pool_client_id or "",
+        )
+    mailer = mailer or build_mailer(settings, clients)
+    recaptcha = recaptcha or build_recaptcha(settings)
+    hasher = hasher or Argon2TokenHasher(
+        settings.argon2_time_cost, settings.argon2_memory_cost_kib, settings.argon2_parallelism
     )
-    mailer = build_mailer(settings)
-    recaptcha = build_recaptcha(settings)
     links = Links(
         settings.ui_base_url,
         link_templates(settings.email_link_style, settings.email_link_templates),
@@ -119,7 +110,7 @@ def build_services(settings: Settings) -> Dependencies:
         identity=identity,
         mailer=mailer,
         recaptcha=recaptcha,
-        clock=utc_now,
+        clock=clock,
         policy=RegistrationPolicy(
             links=links,
             claim_lease=lease,
@@ -131,12 +122,10 @@ def build_services(settings: Settings) -> Dependencies:
         providers=providers,
         attempts=attempts,
         identity=identity,
-        hasher=Argon2TokenHasher(
-            settings.argon2_time_cost, settings.argon2_memory_cost_kib, settings.argon2_parallelism
-        ),
+        hasher=hasher,
         mailer=mailer,
         recaptcha=recaptcha,
-        clock=utc_now,
+        clock=clock,
         policy=RecoveryPolicy(
             links=links,
             token_ttl=timedelta(seconds=settings.recovery_token_ttl_seconds),
@@ -150,20 +139,21 @@ def build_services(settings: Settings) -> Dependencies:
     return Dependencies(
         registration=registration,
         recovery=recovery,
-        profile=ProfileDeps(licenses=licenses, providers=providers),
-        verifier=build_verifier(settings),
-        readiness=build_readiness(settings),
-        live_jurisdictions=jurisdictions.configured(
+        profile=ProfileDeps(reader=profile_reader),
+        verifier=verifier or build_verifier(settings),
+        readiness=readiness or build_readiness(settings, session),
+        live_jurisdictions=live_jurisdictions
+        or jurisdictions.configured(
             settings.live_jurisdictions, settings.is_local, DEMO_LICENSES_CSV
         ),
     )
 
 
-def build_readiness(settings: Settings) -> Readiness:
+def build_readiness(settings: Settings, session: boto3.session.Session | None = None) -> Readiness:
     """Probes of both tables and the user pool, cached for READINESS_CACHE_SECONDS."""
-    dynamodb = aws_client(settings, "dynamodb", PROBE_CLIENT_CONFIG)
-    cognito = aws_client(settings, "cognito-idp", PROBE_CLIENT_CONFIG)
-    probes = [
+    dynamodb = aws_client(settings, "dynamodb", PROBE_CLIENT_CONFIG, session)
+    cognito = aws_client(settings, "cognito-idp", PROBE_CLIENT_CONFIG, session)
+    probes: list[Probe] = [
         TableProbe(dynamodb, settings.provider_table, "provider_table"),
         TableProbe(dynamodb, settings.rate_limit_table, "rate_limit_table"),
         UserPoolProbe(cognito, settings.user_pool_id or ""),
@@ -173,16 +163,21 @@ def build_readiness(settings: Settings) -> Readiness:
 
 def build_verifier(settings: Settings) -> IdTokenVerifier:
     """ID-token verification against the pool's JWKS."""
-    signing_keys = JwksCache(settings.jwks, settings.jwks_cache_seconds, settings.jwks_min_refetch_seconds)
+    signing_keys = JwksCache(
+        settings.jwks, settings.jwks_cache_seconds, settings.jwks_min_refetch_seconds
+    )
     return IdTokenVerifier(
-        signing_keys, settings.issuer, settings.user_pool_client_id or "", settings.token_leeway_seconds
+        signing_keys,
+        settings.issuer,
+        settings.user_pool_client_id or "",
+        settings.token_leeway_seconds,
     )
 
 
-def build_mailer(settings: Settings) -> Mailer:
+def build_mailer(settings: Settings, clients: _Clients) -> Mailer:
     """SES or the outbox folder, as MAIL_BACKEND says."""
     if settings.mail_backend == "ses":
-        return SesMailer(aws_client(settings, "ses"), settings.mail_from)
+        return SesMailer(clients.get("ses"), settings.mail_from)
     return OutboxMailer(settings.outbox_dir, settings.mail_from)
 
 
@@ -195,3 +190,18 @@ def build_recaptcha(settings: Settings) -> Recaptcha:
             settings.recaptcha_min_score,
         )
     return LocalRecaptcha()
+
+
+class _Clients:
+    """The app's AWS clients, one per service, built on first need."""
+
+    def __init__(self, settings: Settings, session: boto3.session.Session | None) -> None:
+        self._settings = settings
+        self._session = session
+        self._built: dict[str, Any] = {}
+
+    def get(self, service: str) -> Any:
+        """The client of `service`, shared by every adapter that calls it."""
+        if service not in self._built:
+            self._built[service] = aws_client(self._settings, service, session=self._session)
+        return self._built[service]

@@ -15,6 +15,7 @@ from connexion.resolver import RelativeResolver
 from starlette.middleware.cors import CORSMiddleware
 
 from core.config import Settings
+from core.wiring import Dependencies, build_services
 from handlers.auth import security_map
 from handlers.context import EXTENSION_KEY
 from handlers.errors import register_error_handlers
@@ -31,7 +32,6 @@ from handlers.observability import (
     RequestContextMiddleware,
 )
 from handlers.validation import VALIDATORS
-from core.wiring import Dependencies, build_services
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 SPEC_FILE = "openapi.yaml"
@@ -40,10 +40,18 @@ HANDLERS_PACKAGE = "handlers"  # where operationIds resolve to functions
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, services: Dependencies | None = None) -> FlaskApp:
-    """Build the Connexion app; serve this object itself, never its inner Flask `app.app`."""
+def create_app(
+    settings: Settings | None = None,
+    dependencies: Dependencies | None = None,
+    **overrides: Any,
+) -> FlaskApp:
+    """Build the Connexion app; serve this object itself, never its inner Flask `app.app`.
+
+    `overrides` replace single dependencies (see core.wiring.build_services); `dependencies`
+    replaces the whole set.
+    """
     settings = settings or Settings()
-    services = services or build_services(settings)
+    dependencies = dependencies or build_services(settings, **overrides)
     spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
 
     limiter = build_limiter(settings)
@@ -59,10 +67,10 @@ def create_app(settings: Settings | None = None, services: Dependencies | None =
         ),
         strict_validation=True,
         validator_map=VALIDATORS,
-        security_map=security_map(services.verifier),
+        security_map=security_map(dependencies.verifier),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
-    app.app.extensions[EXTENSION_KEY] = services
+    app.app.extensions[EXTENSION_KEY] = dependencies
     register_error_handlers(app)
     attach_limiter(limiter, app.app)
     install_middlewares(app, settings, spec)

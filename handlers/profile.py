@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.adapters.key_layout import to_stored
-from core.services.profile import Profile, get_profile
+from core.models import Profile
+from core.services.profile import get_profile
 from handlers.context import dependencies
 
 

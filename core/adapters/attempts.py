@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
-
-from boto3.dynamodb.conditions import Attr, Key
 
 from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call
+from core.adapters.dynamo_table import DynamoTable
 
 
 class DynamoAttemptCounter:
     """Records one item per attempt; items expire through the table's ttl attribute."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: DynamoTable) -> None:
         self._table = table
 
     def record_and_count(self, key: str, now: datetime, window_seconds: int) -> int:
@@ -23,25 +21,19 @@ class DynamoAttemptCounter:
         expires = int((now + timedelta(seconds=window_seconds)).timestamp()) + 1
         with aws_call("dynamodb", "PutItem"):
             self._table.put_item(
-                Item={
-                    "pk": key,
-                    "sk": f"{key_layout.to_stored(now)}#{uuid.uuid4().hex}",
-                    "ttl": expires,
-                }
+                {"pk": key, "sk": f"{key_layout.to_stored(now)}#{uuid.uuid4().hex}", "ttl": expires}
             )
         window_start = key_layout.to_stored(now - timedelta(seconds=window_seconds))
         # DynamoDB deletes expired items lazily (and moto never does): filter on ttl as well.
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(key) & Key("sk").gt(window_start),
-            "FilterExpression": Attr("ttl").gt(int(now.timestamp())),
-            "Select": "COUNT",
-            "ConsistentRead": True,
-        }
-        total = 0
         with aws_call("dynamodb", "Query"):
-            while True:
-                page = self._table.query(**kwargs)
-                total += int(page["Count"])
-                if "LastEvaluatedKey" not in page:
-                    return total
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            return self._table.count(
+                KeyConditionExpression="pk = :pk AND sk > :start",
+                FilterExpression="#ttl > :now",
+                ExpressionAttributeNames={"#ttl": "ttl"},  # a reserved word
+                ExpressionAttributeValues={
+                    ":pk": key,
+                    ":start": window_start,
+                    ":now": int(now.timestamp()),
+                },
+                ConsistentRead=True,
+            )

@@ -19,12 +19,17 @@ def provider_sk(compact: str) -> str:
 
 def license_sk(compact: str, jurisdiction: str, license_type: str) -> str:
     """Sort key of one license record."""
-    return f"{compact}#LICENSE#{jurisdiction}#{license_type}"
+    return f"{license_prefix(compact)}{jurisdiction}#{license_type}"
+
+
+def license_prefix(compact: str) -> str:
+    """Prefix of every license sort key of a provider."""
+    return f"{compact}#LICENSE#"
 
 
 def history_sk(compact: str, occurred_at: datetime, event_id: str) -> str:
     """Sort key of one account event; sorts by time."""
-    return f"{compact}#HISTORY#{to_stored(occurred_at)}#{event_id}"
+    return f"{history_prefix(compact)}{to_stored(occurred_at)}#{event_id}"
 
 
 def history_prefix(compact: str) -> str:

@@ -5,37 +5,37 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call
+from core.adapters.dynamo_table import DynamoTable
 from core.models import License, LicenseFacts
 
 
 class DynamoLicenseStore:
     """Reads and writes license records."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: DynamoTable) -> None:
         self._table = table
 
     def find_match(self, facts: LicenseFacts) -> License | None:
         """The license record matching every stated fact, if there is exactly one provider."""
-        condition = Key("licenseLookupPk").eq(
-            key_layout.license_lookup_pk(facts.compact, facts.jurisdiction)
-        ) & Key("licenseLookupSk").eq(key_layout.license_lookup_sk(facts.family_name, facts.given_name))
+        request: dict[str, Any] = {
+            "IndexName": key_layout.LICENSE_INDEX,
+            "KeyConditionExpression": "licenseLookupPk = :pk AND licenseLookupSk = :sk",
+            "ExpressionAttributeValues": {
+                ":pk": key_layout.license_lookup_pk(facts.compact, facts.jurisdiction),
+                ":sk": key_layout.license_lookup_sk(facts.family_name, facts.given_name),
+            },
+        }
         items: list[dict[str, Any]] = []
         with aws_call("dynamodb", "Query"):
-            kwargs: dict[str, Any] = {
-                "IndexName": key_layout.LICENSE_INDEX,
-                "KeyConditionExpression": condition,
-            }
             while True:
-                page = self._table.query(**kwargs)
-                items.extend(page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
+                page, last = self._table.query_page(**request)
+                items.extend(page)
+                if last is None:
                     break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        matches = [lic for lic in map(_to_license, items) if lic.matches(facts)]
+                request["ExclusiveStartKey"] = last
+        matches = [lic for lic in map(to_license, items) if lic.matches(facts)]
         # Two different providers with identical facts cannot be told apart: match neither.
         if len({lic.provider_id for lic in matches}) != 1:
             return None
@@ -43,17 +43,20 @@ class DynamoLicenseStore:
 
     def list_for_provider(self, compact: str, provider_id: str) -> list[License]:
         """Every license record of one provider."""
-        condition = Key("pk").eq(key_layout.provider_pk(compact, provider_id)) & Key("sk").begins_with(
-            f"{compact}#LICENSE#"
-        )
         with aws_call("dynamodb", "Query"):
-            items = self._table.query(KeyConditionExpression=condition).get("Items", [])
-        return [_to_license(item) for item in items]
+            items, _ = self._table.query_page(
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={
+                    ":pk": key_layout.provider_pk(compact, provider_id),
+                    ":prefix": key_layout.license_prefix(compact),
+                },
+            )
+        return [to_license(item) for item in items]
 
     def put(self, lic: License) -> None:
         """Write one license record (used by seeding)."""
         with aws_call("dynamodb", "PutItem"):
-            self._table.put_item(Item=license_item(lic))
+            self._table.put_item(license_item(lic))
 
 
 def license_item(lic: License) -> dict[str, Any]:
@@ -77,7 +80,8 @@ def license_item(lic: License) -> dict[str, Any]:
     }
 
 
-def _to_license(item: dict[str, Any]) -> License:
+def to_license(item: dict[str, Any]) -> License:
+    """A license from its stored item."""
     return License(
         provider_id=item["providerId"],
         compact=item["compact"],

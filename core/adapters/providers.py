@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call, error_code
+from core.adapters.dynamo_table import DynamoTable
 from core.errors import ConditionFailed
 from core.models import AccountEvent, PendingRecovery, Provider
 
@@ -20,31 +20,27 @@ EMAIL_SK = "EMAIL"
 class DynamoProviderStore:
     """Reads and conditionally writes provider records in the provider table."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: DynamoTable) -> None:
         self._table = table
         self._name = table.name
 
     def get(self, compact: str, provider_id: str) -> Provider | None:
         """The provider record, strongly consistent, or None."""
         with aws_call("dynamodb", "GetItem"):
-            item = self._table.get_item(
-                Key=_provider_key(compact, provider_id), ConsistentRead=True
-            ).get("Item")
-        return _to_provider(item) if item else None
+            item = self._table.get_item(_provider_key(compact, provider_id))
+        return to_provider(item) if item else None
 
     def email_owner(self, email: str) -> tuple[str, str] | None:
         """(compact, providerId) of the account registered with this email, if any."""
         with aws_call("dynamodb", "GetItem"):
-            item = self._table.get_item(
-                Key={"pk": key_layout.email_pk(email), "sk": EMAIL_SK}, ConsistentRead=True
-            ).get("Item")
+            item = self._table.get_item({"pk": key_layout.email_pk(email), "sk": EMAIL_SK})
         return (item["compact"], item["providerId"]) if item else None
 
     def ensure_provider(self, compact: str, provider_id: str, given: str, family: str) -> None:
         """Create the provider record if missing and set its names (used by seeding)."""
         with aws_call("dynamodb", "UpdateItem"):
             self._table.update_item(
-                Key=_provider_key(compact, provider_id),
+                _provider_key(compact, provider_id),
                 UpdateExpression="SET #type = :t, providerId = :p, #compact = :c, "
                 "givenName = :g, familyName = :f",
                 # "type" and "compact" are DynamoDB reserved words.
@@ -210,17 +206,17 @@ class DynamoProviderStore:
 
     def recent_events(self, compact: str, provider_id: str, limit: int) -> list[AccountEvent]:
         """The provider's newest account events, newest first."""
-        condition = Key("pk").eq(key_layout.provider_pk(compact, provider_id)) & Key("sk").begins_with(
-            key_layout.history_prefix(compact)
-        )
         with aws_call("dynamodb", "Query"):
-            items = self._table.query(
-                KeyConditionExpression=condition, ScanIndexForward=False, Limit=limit
-            ).get("Items", [])
-        return [
-            AccountEvent(event_type=i["eventType"], occurred_at=key_layout.from_stored(i["occurredAt"]))
-            for i in items
-        ]
+            items, _ = self._table.query_page(
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={
+                    ":pk": key_layout.provider_pk(compact, provider_id),
+                    ":prefix": key_layout.history_prefix(compact),
+                },
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        return [to_event(i) for i in items]
 
     def _conditional_update(
         self, provider: Provider, update: str, condition: str, values: dict[str, Any]
@@ -228,7 +224,7 @@ class DynamoProviderStore:
         with aws_call("dynamodb", "UpdateItem"):
             try:
                 self._table.update_item(
-                    Key=_provider_key(provider.compact, provider.provider_id),
+                    _provider_key(provider.compact, provider.provider_id),
                     UpdateExpression=update,
                     ConditionExpression=condition,
                     ExpressionAttributeValues=values,
@@ -241,8 +237,7 @@ class DynamoProviderStore:
     def _transact(self, items: list[dict[str, Any]]) -> None:
         with aws_call("dynamodb", "TransactWriteItems"):
             try:
-                # The resource's client converts Python values to DynamoDB's typed form itself.
-                self._table.meta.client.transact_write_items(TransactItems=items)
+                self._table.transact_write(items)
             except ClientError as error:
                 reasons = error.response.get("CancellationReasons", [])
                 if error_code(error) == "TransactionCanceledException" and any(
@@ -275,6 +270,13 @@ class DynamoProviderStore:
         return {"Put": {"TableName": self._name, "Item": item}}
 
 
+def to_event(item: dict[str, Any]) -> AccountEvent:
+    """An account event from its stored item."""
+    return AccountEvent(
+        event_type=item["eventType"], occurred_at=key_layout.from_stored(item["occurredAt"])
+    )
+
+
 def _owned_by(provider: Provider) -> dict[str, Any]:
     """Condition: the email reservation is free, or already belongs to this provider."""
     return {
@@ -285,10 +287,13 @@ def _owned_by(provider: Provider) -> dict[str, Any]:
 
 
 def _provider_key(compact: str, provider_id: str) -> dict[str, str]:
-    return {"pk": key_layout.provider_pk(compact, provider_id), "sk": key_layout.provider_sk(compact)}
+    return {
+        "pk": key_layout.provider_pk(compact, provider_id),
+        "sk": key_layout.provider_sk(compact),
+    }
 
 
-def _to_provider(item: dict[str, Any]) -> Provider:
+def to_provider(item: dict[str, Any]) -> Provider:
     def moment(name: str) -> datetime | None:
         return key_layout.from_stored(item[name]) if name in item else None
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-
+from core.adapters.aws_clients import aws_client
+from core.adapters.dynamo_table import DynamoTable
 from core.adapters.licenses import DynamoLicenseStore
 from core.adapters.providers import DynamoProviderStore
 from core.config import Settings
@@ -61,26 +61,15 @@ def start_moto_stack(settings: Settings, stack_file: Path = STACK_FILE) -> MotoS
 
 def provision(settings: Settings) -> Provisioned:
     """Run bootstrap against the settings' endpoint."""
-    session = boto3.session.Session()
-    dynamodb = session.client(
-        "dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+    return bootstrap(
+        settings, aws_client(settings, "dynamodb"), aws_client(settings, "cognito-idp")
     )
-    cognito = session.client(
-        "cognito-idp", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
-    )
-    return bootstrap(settings, dynamodb, cognito)
 
 
 def seed_file(settings: Settings, path: Path) -> int:
     """Load one license CSV into the provider table; nothing is written if a row is bad."""
     licenses = read_licenses(path)
-    table = (
-        boto3.session.Session()
-        .resource(
-            "dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
-        )
-        .Table(settings.provider_table)
-    )
+    table = DynamoTable(aws_client(settings, "dynamodb"), settings.provider_table)
     count = load_licenses(licenses, DynamoLicenseStore(table), DynamoProviderStore(table))
     log.info("seeded %d license records from %s", count, path)
     return count

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from core.errors import NotFound, Unauthenticated
 from core.id_tokens import IdentityClaims
-from core.models import AccountEvent, License, Provider
-from core.ports import LicenseStore, ProviderStore
+from core.models import Profile
+from core.ports import ProfileReader
 
 RECENT_EVENTS = 20
 
@@ -16,24 +16,15 @@ RECENT_EVENTS = 20
 class ProfileDeps:
     """What the profile reads."""
 
-    licenses: LicenseStore
-    providers: ProviderStore
-
-
-@dataclass(frozen=True)
-class Profile:
-    """What a provider may see of their own records: no SSN, date of birth or secrets."""
-
-    provider: Provider
-    licenses: list[License]
-    events: list[AccountEvent]
+    reader: ProfileReader
 
 
 def get_profile(identity: IdentityClaims, deps: ProfileDeps) -> Profile:
     """The profile of the token's provider; Unauthenticated for a session a recovery ended."""
-    provider = deps.providers.get(identity.compact, identity.provider_id)
-    if provider is None:
+    profile = deps.reader.read(identity.compact, identity.provider_id, RECENT_EVENTS)
+    if profile is None:
         raise NotFound("No provider record for this account")
+    provider = profile.provider
     # A user left behind by an email change is not the account any more.
     if provider.registered_email is None or identity.username.lower() != provider.registered_email:
         raise Unauthenticated("The token is not valid")
@@ -43,8 +34,4 @@ def get_profile(identity: IdentityClaims, deps: ProfileDeps) -> Profile:
     cutoffs = [t for t in (provider.recovered_at, provider.sessions_not_before) if t]
     if cutoffs and identity.auth_time < max(cutoffs).replace(microsecond=0):
         raise Unauthenticated("The session ended when the account was recovered")
-    return Profile(
-        provider=provider,
-        licenses=deps.licenses.list_for_provider(provider.compact, provider.provider_id),
-        events=deps.providers.recent_events(provider.compact, provider.provider_id, RECENT_EVENTS),
-    )
+    return profile

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 
 import pytest
 from prometheus_client import REGISTRY
@@ -12,7 +11,6 @@ from prometheus_client import REGISTRY
 from core.config import Settings
 from core.logs import RequestContextFilter
 from core.services.readiness import Readiness
-from core.wiring import build_services
 from tests.support.data import ALICE, registration_body
 
 FRONTEND = "https://app.example.test"
@@ -89,8 +87,8 @@ class Unreachable:
 def test_not_ready_names_what_is_unreachable(aws: Settings):
     from handlers.app import create_app
 
-    services = replace(build_services(aws), readiness=Readiness([Unreachable()]))
-    with create_app(aws, services=services).test_client() as client:
+    app = create_app(aws, readiness=Readiness([Unreachable()]))
+    with app.test_client() as client:
         answer = client.get("/v1/ready")
 
     assert answer.status_code == 503

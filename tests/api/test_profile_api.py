@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -22,7 +22,6 @@ from core.adapters.key_layout import from_stored, history_prefix, provider_pk, p
 from core.config import Settings
 from core.id_tokens import IdTokenVerifier
 from handlers.app import create_app
-from core.wiring import build_services
 from tests.support.data import ALICE, BOB, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import read_outbox
@@ -159,7 +158,7 @@ def api(aws: Settings, pool_key: SigningKey) -> Iterator[Api]:
     key = pool_key
     endpoint = FakeJwksSession(jwks(key))
     monotonic = FakeMonotonic()
-    keys = JwksCache(
+    signing_keys = JwksCache(
         aws.jwks,
         aws.jwks_cache_seconds,
         aws.jwks_min_refetch_seconds,
@@ -167,9 +166,9 @@ def api(aws: Settings, pool_key: SigningKey) -> Iterator[Api]:
         monotonic=monotonic,
     )
     verifier = IdTokenVerifier(
-        keys, aws.issuer, aws.user_pool_client_id or "", aws.token_leeway_seconds
+        signing_keys, aws.issuer, aws.user_pool_client_id or "", aws.token_leeway_seconds
     )
-    app = create_app(aws, services=replace(build_services(aws), verifier=verifier))
+    app = create_app(aws, verifier=verifier)
     session = boto3.session.Session(region_name=aws.aws_region)
     with app.test_client() as client:
         yield Api(

@@ -1,6 +1,6 @@
 """Account recovery through the HTTP API: initiateRecovery and verifyRecovery on moto.
 
-Each test builds the app with its own Services (core.wiring.build_services, with the recovery
+Each test builds the app with its own Dependencies (core.wiring.build_services, with the recovery
 side's collaborators swapped for ones a test can observe): a clock the test can move, a Cognito
 adapter that counts deletions and creations, and a client on which failures can be injected.
 """
@@ -22,15 +22,17 @@ import pytest
 from botocore.exceptions import ClientError
 
 from core import emails
+from core.adapters.aws_clients import AWS_CLIENT_CONFIG
 from core.adapters.cognito import CognitoIdentity
+from core.adapters.dynamo_table import DynamoTable
 from core.adapters.mail import OutboxMailer, SesMailer
 from core.adapters.providers import DynamoProviderStore
 from core.clock import utc_now
 from core.config import Settings
 from core.models import IdentityUser, MailMessage
 from core.token_hashing import Argon2TokenHasher
+from core.wiring import build_services
 from handlers.app import create_app
-from core.wiring import AWS_CLIENT_CONFIG, build_services
 from tests.support.data import ALICE, BOB, initiate_body, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import Mail, read_outbox
@@ -257,11 +259,8 @@ def make_api(aws: Settings, boto_session: boto3.session.Session) -> Iterator[Cal
                 )
 
             base = build_services(settings)
-            cognito, ses = client("cognito-idp"), client("ses")
+            cognito, ses, dynamodb = client("cognito-idp"), client("ses"), client("dynamodb")
             ses.verify_email_identity(EmailAddress=parseaddr(settings.mail_from)[1])
-            table = boto_session.resource(
-                "dynamodb", region_name=settings.aws_region, config=AWS_CLIENT_CONFIG
-            ).Table(settings.provider_table)
             identity = CountingIdentity(
                 CognitoIdentity(cognito, settings.user_pool_id, settings.user_pool_client_id)
             )
@@ -269,14 +268,14 @@ def make_api(aws: Settings, boto_session: boto3.session.Session) -> Iterator[Cal
             recovery = replace(
                 base.recovery,
                 identity=identity,
-                providers=DynamoProviderStore(table),
+                providers=DynamoProviderStore(DynamoTable(dynamodb, settings.provider_table)),
                 mailer=SesThenOutbox(
                     SesMailer(ses, settings.mail_from),
                     OutboxMailer(settings.outbox_dir, settings.mail_from),
                 ),
                 clock=clock,
             )
-            app = create_app(settings, services=replace(base, recovery=recovery))
+            app = create_app(settings, replace(base, recovery=recovery))
             return Api(
                 settings=settings,
                 client=stack.enter_context(app.test_client()),
@@ -286,7 +285,7 @@ def make_api(aws: Settings, boto_session: boto3.session.Session) -> Iterator[Cal
                 ),
                 identity=identity,
                 clock=clock,
-                clients={"cognito-idp": cognito, "dynamodb": table.meta.client, "ses": ses},
+                clients={"cognito-idp": cognito, "dynamodb": dynamodb, "ses": ses},
             )
 
         yield make

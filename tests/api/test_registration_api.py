@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from core.adapters.aws_clients import aws_client
+from core.adapters.dynamo_table import DynamoTable
 from core.adapters.providers import DynamoProviderStore
 from core.config import Settings
-from core.wiring import aws_table
 from tests.support.data import ALICE, BOB, registration_body
 from tests.support.mail import read_outbox
 
@@ -20,7 +21,7 @@ PROCESSED = {"message": "request processed"}
 
 def provider(aws: Settings, person: dict[str, str]):  # noqa: ANN201
     """The stored provider record."""
-    store = DynamoProviderStore(aws_table(aws, aws.provider_table))
+    store = DynamoProviderStore(DynamoTable(aws_client(aws, "dynamodb"), aws.provider_table))
     return store.get(person["compact"], person["providerId"])
 
 

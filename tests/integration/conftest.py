@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from core.adapters.dynamo_table import DynamoTable
 from core.adapters.licenses import DynamoLicenseStore
 from core.adapters.providers import DynamoProviderStore
 from core.config import Settings
@@ -41,10 +42,12 @@ class Clients:
 
 @dataclass(frozen=True)
 class Tables:
-    """The provider and rate-limit tables as boto3 Table resources."""
+    """The provider and rate-limit tables: boto3 resources to inspect, DynamoTables for adapters."""
 
     providers: Any
     attempts: Any
+    dynamo_providers: DynamoTable
+    dynamo_attempts: DynamoTable
 
 
 @dataclass(frozen=True)
@@ -85,12 +88,17 @@ def tables(moto: Clients, settings: Settings) -> Tables:
     """Both tables, created by bootstrap's own functions, seeded from tests/support."""
     ensure_provider_table(moto.dynamodb, settings.provider_table)
     ensure_rate_limit_table(moto.dynamodb, settings.rate_limit_table)
-    providers = moto.dynamodb_resource.Table(settings.provider_table)
+    dynamo_providers = DynamoTable(moto.dynamodb, settings.provider_table)
     load_licenses(
-        read_licenses(LICENSES_CSV), DynamoLicenseStore(providers), DynamoProviderStore(providers)
+        read_licenses(LICENSES_CSV),
+        DynamoLicenseStore(dynamo_providers),
+        DynamoProviderStore(dynamo_providers),
     )
     return Tables(
-        providers=providers, attempts=moto.dynamodb_resource.Table(settings.rate_limit_table)
+        providers=moto.dynamodb_resource.Table(settings.provider_table),
+        attempts=moto.dynamodb_resource.Table(settings.rate_limit_table),
+        dynamo_providers=dynamo_providers,
+        dynamo_attempts=DynamoTable(moto.dynamodb, settings.rate_limit_table),
     )
 
 

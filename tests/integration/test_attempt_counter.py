@@ -18,7 +18,7 @@ KEY = "verify#aslp#1c9a3e5f-7b2d-4f6a-8c1e-3d5b7a9c1e2f"
 
 @pytest.fixture
 def counter(tables: Tables) -> DynamoAttemptCounter:
-    return DynamoAttemptCounter(tables.attempts)
+    return DynamoAttemptCounter(tables.dynamo_attempts)
 
 
 def at(seconds: float) -> datetime:
@@ -77,7 +77,7 @@ def test_items_whose_ttl_has_passed_are_not_counted(
 def test_throttling_becomes_upstream_unavailable(
     counter: DynamoAttemptCounter, tables: Tables
 ) -> None:
-    with Stubber(tables.attempts.meta.client) as stub:
+    with Stubber(tables.dynamo_attempts.client) as stub:
         stub.add_client_error(
             "put_item", service_error_code="ProvisionedThroughputExceededException"
         )

@@ -137,7 +137,7 @@ def test_seeding_loads_licenses_and_their_providers(tables: Tables, settings: Se
         "provider",
         "provider",
     ]
-    ky = DynamoLicenseStore(tables.providers).list_for_provider(
+    ky = DynamoLicenseStore(tables.dynamo_providers).list_for_provider(
         "aslp", "1c9a3e5f-7b2d-4f6a-8c1e-3d5b7a9c1e2f"
     )
     assert sorted(lic.license_number for lic in ky) == ["KY-AUD-1", "OH-AUD-1"]

@@ -38,7 +38,7 @@ TWIN_ID = "7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"
 
 @pytest.fixture
 def licenses(tables: Tables) -> DynamoLicenseStore:
-    return DynamoLicenseStore(tables.providers)
+    return DynamoLicenseStore(tables.dynamo_providers)
 
 
 def test_every_fact_matching_finds_the_license(licenses: DynamoLicenseStore) -> None:

@@ -22,7 +22,7 @@ BOB_EMAIL = "zephrine.oduya-marsh@example.com"
 
 @pytest.fixture
 def store(tables: Tables) -> DynamoProviderStore:
-    return DynamoProviderStore(tables.providers)
+    return DynamoProviderStore(tables.dynamo_providers)
 
 
 def alice(store: DynamoProviderStore) -> Provider:
@@ -354,9 +354,9 @@ def test_recent_events_are_newest_first_and_limited(store: DynamoProviderStore) 
     ],
 )
 def test_aws_errors_become_core_errors(tables: Tables, code: str, expected: type) -> None:
-    store = DynamoProviderStore(tables.providers)
+    store = DynamoProviderStore(tables.dynamo_providers)
     provider = alice(store)
-    with Stubber(tables.providers.meta.client) as stub:
+    with Stubber(tables.dynamo_providers.client) as stub:
         stub.add_client_error("get_item", service_error_code=code, http_status_code=400)
         stub.add_client_error("transact_write_items", service_error_code=code, http_status_code=400)
         with pytest.raises(expected):

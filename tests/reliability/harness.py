@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,9 +21,9 @@ from moto.ses.models import ses_backends
 from core.clock import utc_now
 from core.config import Settings
 from core.errors import UpstreamUnavailable
+from core.wiring import build_services
 from handlers.app import create_app
 from handlers.errors import TITLES, UPSTREAM_RETRY_AFTER_SECONDS
-from core.wiring import Dependencies, build_services
 from tests.reliability.faults import FaultInjector
 from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.leaks import remember
@@ -128,7 +128,8 @@ class World:
         # After the test's own clients, before any of the app's: only the app's can fail.
         self.faults = FaultInjector()
         self.faults.install()
-        self.services = with_clock(build_services(settings), self.clock)
+        # A session of its own, created after install(), so that only the app's clients fail.
+        self.services = build_services(settings, session=boto3.session.Session(), clock=self.clock)
         self.app: FlaskApp = create_app(settings, self.services)
         self._client = self.app.test_client()
 
@@ -218,15 +219,6 @@ class World:
             Password=remember(password),
             Permanent=True,
         )
-
-
-def with_clock(services: Dependencies, clock: MovableClock) -> Dependencies:
-    """The same services, with registration and recovery reading the movable clock."""
-    return replace(
-        services,
-        registration=replace(services.registration, clock=clock),
-        recovery=replace(services.recovery, clock=clock),
-    )
 
 
 def describe_answer(answer: Any) -> str:

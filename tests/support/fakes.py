@@ -18,6 +18,7 @@ from core.models import (
     LicenseFacts,
     MailMessage,
     PendingRecovery,
+    Profile,
     Provider,
 )
 
@@ -260,3 +261,23 @@ class FakeRecaptcha(FailsOnDemand):
         self._check("verify")
         self.checked.append((token, remote_ip))
         return token != "fail"
+
+
+class FakeProfileReader(FailsOnDemand):
+    """The profile's read side over the fake stores' records, as DynamoProfileReader reads it."""
+
+    def __init__(self, providers: FakeProviderStore, licenses: FakeLicenseStore) -> None:
+        super().__init__()
+        self._providers = providers
+        self._licenses = licenses
+
+    def read(self, compact: str, provider_id: str, events: int) -> Profile | None:
+        self._check("read")
+        provider = self._providers.records.get((compact, provider_id))
+        if provider is None:
+            return None
+        return Profile(
+            provider=provider,
+            licenses=self._licenses.list_for_provider(compact, provider_id),
+            events=self._providers.recent_events(compact, provider_id, events),
+        )

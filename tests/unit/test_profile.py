@@ -11,7 +11,7 @@ from core.errors import NotFound, Unauthenticated
 from core.id_tokens import IdentityClaims
 from core.models import Provider
 from core.services.profile import ProfileDeps, get_profile
-from tests.support.fakes import FakeLicenseStore, FakeProviderStore
+from tests.support.fakes import FakeLicenseStore, FakeProfileReader, FakeProviderStore
 from tests.unit.conftest import ALICE_EMAIL
 
 RECOVERY = datetime(2026, 11, 24, 21, 0, 0, 700_000, tzinfo=UTC)
@@ -29,7 +29,7 @@ def claims(provider: Provider, auth_time: datetime, username: str = ALICE_EMAIL)
 
 @pytest.fixture
 def deps(providers: FakeProviderStore, licenses: FakeLicenseStore) -> ProfileDeps:
-    return ProfileDeps(licenses=licenses, providers=providers)
+    return ProfileDeps(reader=FakeProfileReader(providers, licenses))
 
 
 @pytest.fixture

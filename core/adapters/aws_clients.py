@@ -1,0 +1,51 @@
+"""AWS clients from one boto3 session per process, built on demand, never at import time."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from core.config import Settings
+
+# Fail fast rather than pile up: one AWS call waits at most 2 × (2 + 4) s. A recovery makes
+# four calls after claiming its token, so it ends well within the 60 s claim lease.
+AWS_CLIENT_CONFIG = Config(
+    connect_timeout=2, read_timeout=4, retries={"mode": "standard", "max_attempts": 2}
+)
+# Readiness answers fast or not at all: one try, one second.
+PROBE_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1})
+
+# A session loads each service model once and caches it; a fresh session per client paid that
+# again for every client of every app. Clients are thread-safe, a session is not: creating
+# clients is serialised by the lock, using them is not.
+_lock = threading.Lock()
+_session: boto3.session.Session | None = None
+
+
+def shared_session() -> boto3.session.Session:
+    """The process's one boto3 session, created on first use."""
+    global _session  # noqa: PLW0603 - the process-wide session is the point
+    with _lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session
+
+
+def aws_client(
+    settings: Settings,
+    service: str,
+    config: Config = AWS_CLIENT_CONFIG,
+    session: boto3.session.Session | None = None,
+) -> Any:
+    """A low-level client (thread-safe) for the configured region and endpoint."""
+    session = session or shared_session()
+    with _lock:
+        return session.client(
+            service,  # type: ignore[call-overload]
+            region_name=settings.aws_region,
+            endpoint_url=settings.aws_endpoint_url,
+            config=config,
+        )
