@@ -83,6 +83,7 @@ class Api:
     monotonic: FakeMonotonic
     cognito: Any
     table: Any
+    dynamodb_calls: list[str]
 
     def me(self, token: str | None = None, scheme: str = "Bearer") -> Any:
         headers = {} if token is None else {"Authorization": f"{scheme} {token}"}
@@ -168,7 +169,15 @@ def api(aws: Settings, pool_key: SigningKey) -> Iterator[Api]:
     verifier = IdTokenVerifier(
         signing_keys, aws.issuer, aws.user_pool_client_id or "", aws.token_leeway_seconds
     )
-    app = create_app(aws, verifier=verifier)
+    # Every DynamoDB call the app makes, by operation, seen before it is sent.
+    dynamodb_calls: list[str] = []
+
+    def count_call(model: Any, **_kwargs: Any) -> None:
+        dynamodb_calls.append(model.name)
+
+    app_session = boto3.session.Session()
+    app_session.events.register("before-call.dynamodb", count_call)
+    app = create_app(aws, verifier=verifier, session=app_session)
     session = boto3.session.Session(region_name=aws.aws_region)
     with app.test_client() as client:
         yield Api(
@@ -179,6 +188,7 @@ def api(aws: Settings, pool_key: SigningKey) -> Iterator[Api]:
             monotonic=monotonic,
             cognito=session.client("cognito-idp"),
             table=session.resource("dynamodb").Table(aws.provider_table),
+            dynamodb_calls=dynamodb_calls,
         )
 
 
@@ -253,6 +263,21 @@ def test_alice_sees_her_profile_licenses_and_registration(alice: Api) -> None:
     assert {name: answer.headers[name] for name in SECURITY_HEADERS} == SECURITY_HEADERS
     # And the pool's keys were fetched once, from the pool's JWKS URL
     assert alice.endpoint.gets == [(alice.settings.jwks, 5)]
+
+
+def test_the_profile_is_one_dynamodb_round_trip(alice: Api) -> None:
+    # Given Alice registered and signed in
+    token = alice.alice_token()
+    alice.dynamodb_calls.clear()
+
+    # When she asks for her profile
+    answer = alice.me(token)
+
+    # Then the whole profile came from one Query on her partition
+    assert answer.status_code == 200
+    assert answer.json()["licenses"] == ALICE_LICENSES
+    assert [event["type"] for event in answer.json()["events"]] == ["registered"]
+    assert alice.dynamodb_calls == ["Query"]
 
 
 def test_the_username_is_compared_without_case(alice: Api) -> None:
