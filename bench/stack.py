@@ -174,10 +174,51 @@ def app_server(name: str, target: str, env: dict[str, str], workdir: Path) -> It
         _stop(process)
 
 
+@contextmanager
+def gunicorn_server(
+    name: str, env: dict[str, str], workdir: Path, workers: int = 2
+) -> Iterator[AppServer]:
+    """The production command (gunicorn.conf.py, uvicorn workers) with WEB_CONCURRENCY workers."""
+    port = free_port()
+    log_file = workdir / f"{name}.log"
+    env = {**env, "PORT": str(port), "WEB_CONCURRENCY": str(workers), "METRICS_PORT": "0"}
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--backlog",
+                "4096",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = AppServer(name, f"http://127.0.0.1:{port}/v1", process, log_file)
+    try:
+        _wait(f"{server.url}/health", process, timeout=60)
+        yield server
+    finally:
+        _stop(process)
+
+
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far (Linux /proc)."""
+    """User plus system CPU time a process and its live children have used (Linux /proc).
+
+    Children count for gunicorn, whose workers do the work; uvicorn has none.
+    """
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = children.read_text().split() if children.exists() else []
+    return own + sum(cpu_seconds(int(kid)) for kid in kids if Path(f"/proc/{kid}").exists())
 
 
 def workdir() -> Path:
