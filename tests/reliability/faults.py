@@ -51,11 +51,10 @@ FAULTS = {"ThrottlingException": throttling, "EndpointConnectionError": connecti
 class FaultInjector:
     """Arms failures that each fire once, on the first call matching their call site.
 
-    The app builds some clients lazily, one per worker thread (DynamoDB tables), so the hook
-    cannot be put on client instances up front. `install()` adds it to botocore's built-in
-    handlers instead (as moto adds its own): every botocore session created from then on,
-    hence every client the app creates, carries it. Clients created before `install()` (the
-    test's own, for inspecting moto) never fail. `uninstall()` stops new sessions getting it.
+    `install()` adds the hook to botocore's built-in handlers (as moto adds its own): every
+    botocore session created from then on carries it, so the harness builds the app's clients
+    from a session of their own created after `install()`. Clients created before (the test's
+    own, for inspecting moto) never fail. `uninstall()` stops new sessions getting it.
     """
 
     def __init__(self) -> None:
