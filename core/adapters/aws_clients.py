@@ -12,8 +12,13 @@ from core.config import Settings
 
 # Fail fast rather than pile up: one AWS call waits at most 2 × (2 + 4) s. A recovery makes
 # four calls after claiming its token, so it ends well within the 60 s claim lease.
+# The adapters build every request themselves, so botocore's client-side check of each one
+# against the service model is pure per-call CPU; AWS still rejects a malformed request.
 AWS_CLIENT_CONFIG = Config(
-    connect_timeout=2, read_timeout=4, retries={"mode": "standard", "max_attempts": 2}
+    connect_timeout=2,
+    read_timeout=4,
+    retries={"mode": "standard", "max_attempts": 2},
+    parameter_validation=False,
 )
 # Readiness answers fast or not at all: one try, one second.
 PROBE_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1})
