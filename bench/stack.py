@@ -144,34 +144,11 @@ def _log_config(path: Path) -> Path:
 def app_server(name: str, target: str, env: dict[str, str], workdir: Path) -> Iterator[AppServer]:
     """`uvicorn <target>` on a free loopback port (one worker process), until the block ends."""
     port = free_port()
-    log_file = workdir / f"{name}.log"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                target,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-config",
-                str(_log_config(workdir / f"{name}-logging.json")),
-                "--backlog",
-                "4096",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = AppServer(name, f"http://127.0.0.1:{port}/v1", process, log_file)
-    try:
-        _wait(f"{server.url}/health", process)
+    log_config = _log_config(workdir / f"{name}-logging.json")
+    command = ["uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--log-config", str(log_config), "--backlog", "4096"]
+    with _serve(name, command, env, workdir, port, 30) as server:
         yield server
-    finally:
-        _stop(process)
 
 
 @contextmanager
@@ -180,22 +157,22 @@ def gunicorn_server(
 ) -> Iterator[AppServer]:
     """The production command (gunicorn.conf.py, uvicorn workers) with WEB_CONCURRENCY workers."""
     port = free_port()
-    log_file = workdir / f"{name}.log"
     env = {**env, "PORT": str(port), "WEB_CONCURRENCY": str(workers), "METRICS_PORT": "0"}
+    command = ["gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
+    command += ["--backlog", "4096", "wsgi:app"]
+    with _serve(name, command, env, workdir, port, 60) as server:
+        yield server
+
+
+@contextmanager
+def _serve(
+    name: str, command: list[str], env: dict[str, str], workdir: Path, port: int, timeout: float
+) -> Iterator[AppServer]:
+    """`python -m <command>` with its output in workdir/<name>.log, until it answers /health."""
+    log_file = workdir / f"{name}.log"
     with log_file.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--backlog",
-                "4096",
-                "wsgi:app",
-            ],
+            [sys.executable, "-m", *command],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -203,7 +180,7 @@ def gunicorn_server(
         )
     server = AppServer(name, f"http://127.0.0.1:{port}/v1", process, log_file)
     try:
-        _wait(f"{server.url}/health", process, timeout=60)
+        _wait(f"{server.url}/health", process, timeout)
         yield server
     finally:
         _stop(process)
