@@ -1,11 +1,43 @@
-"""Shared fixtures: settings, an in-process moto AWS, the app and its test client."""
+"""Shared fixtures: settings, an in-process moto AWS, the app and its test client.
+
+The fixtures' contract (tests anywhere under tests/ may rely on it):
+
+- `settings`: a fresh `Settings` per test: APP_ENV=local, region us-east-1, mail to the outbox
+  folder `settings.outbox_dir` (inside the test's own `tmp_path`, so it starts empty), floors
+  off, argon2 at its cheapest, per-IP limits on, UI at https://app.example.test. A folder's
+  conftest may override it (tests/reliability does) and `aws`, `app`, `client` follow.
+- `aws`: moto in-process (`mock_aws`), started empty for this test and provisioned by the
+  service's own bootstrap (both tables, the user pool and its app client) and seeded from
+  tests/support/licenses.csv; yields `settings` updated with the table names and pool ids.
+  While it is active, ANY boto3 client or resource the test builds itself, with no
+  endpoint_url, reaches the same moto: the environment holds fake credentials, the region, and
+  no AWS_ENDPOINT_URL. Nothing of one test's AWS is visible to the next.
+- `app`: `create_app(aws)`, a new Connexion app per test (its limiter counts, caches and
+  services start fresh). Build another with `create_app(aws.model_copy(update=...))`.
+- `client`: the Connexion app's test client (never the inner Flask app's).
+
+Speed, without changing what a test sees:
+
+- Every botocore session of the test process shares one data loader (`_one_botocore_loader`),
+  so the JSON service models and endpoint rules are parsed once per process, not once per
+  client of every app; the clients, sessions and their event hooks stay per app.
+- `make test` runs the suite on pytest-xdist workers (`-n auto --dist loadgroup`). Tests that
+  must share one process, or that start servers and measure time and must not overlap, are
+  put in one xdist group by XDIST_GROUPS below; everything else may run on any worker, in any
+  order. `pytest` without `-n` runs everything in one process, as before.
+- tests/test_logs_hold_no_secrets.py runs last on its worker and reads every worker's logs
+  (tests/support/log_capture.py).
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -16,6 +48,56 @@ from tests.support.data import LICENSES_CSV
 
 # Captures every log line of the suite; tests/test_logs_hold_no_secrets.py checks them last.
 pytest_plugins = ["tests.support.log_capture"]
+
+TESTS = Path(__file__).resolve().parent
+SERVERS_AND_TIMING = "servers-and-timing"
+# Paths (under tests/) whose tests run together on one xdist worker, one group at a time.
+XDIST_GROUPS = {
+    # Real server processes, and assertions on response times: run one after another, so a
+    # server's start-up or a burst never slows down another test's timed requests.
+    "e2e": SERVERS_AND_TIMING,
+    "multi_instance": SERVERS_AND_TIMING,
+    "api/test_response_floors.py": SERVERS_AND_TIMING,
+    "reliability/test_enumeration.py": SERVERS_AND_TIMING,
+    # Writes docs/RELIABILITY.md only when every cell ran in the same process.
+    "reliability/test_fault_matrix.py": "fault-matrix",
+}
+
+
+def xdist_group_of(path: Path) -> str | None:
+    """The xdist group of a test file, from XDIST_GROUPS."""
+    try:
+        relative = path.resolve().relative_to(TESTS).as_posix()
+    except ValueError:  # a test outside tests/
+        return None
+    for prefix, group in XDIST_GROUPS.items():
+        if relative == prefix or relative.startswith(f"{prefix}/"):
+            return group
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests of XDIST_GROUPS (before xdist reads the marks)."""
+    for item in items:
+        group = xdist_group_of(item.path)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_botocore_loader() -> Iterator[None]:
+    """Parse botocore's service models and endpoint rules once for the whole test process.
+
+    Each app builds its clients from fresh boto3 sessions, and each session loads the models
+    again (about 0.5 s of CPU per app). The loader only reads botocore's packaged data files,
+    so sharing it changes no client's behaviour.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            botocore.session, "create_loader", functools.cache(botocore.loaders.create_loader)
+        )
+        yield
 
 
 @pytest.fixture

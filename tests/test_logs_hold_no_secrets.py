@@ -1,7 +1,8 @@
 """No log line of the suite holds a secret or personal data; runs after every other test.
 
 It reads what tests/support/log_capture.py captured in this process (every logger, DEBUG and
-up, with tracebacks) and the log files of the real servers the e2e tests started.
+up, with tracebacks) and the log files of the real servers the e2e tests started. Under
+pytest-xdist it also waits for, and reads, what every other worker captured and started.
 """
 
 from __future__ import annotations
@@ -16,10 +17,18 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+import pytest
+
 from core.local.stack import DEMO_LICENSES
 from tests.support.data import ALICE, BOB, SECRETS_THAT_MUST_NOT_BE_LOGGED
 from tests.support.leaks import SEEN_SECRETS
-from tests.support.log_capture import captured_records, is_listening
+from tests.support.log_capture import (
+    OTHER_WORKERS_WAIT_SECONDS,
+    WorkerLogs,
+    captured_records,
+    is_listening,
+    other_workers_logs,
+)
 from tests.support.server_logs import SERVER_LOG_FILES
 
 MAX_REPORT_LINES = 60
@@ -145,13 +154,21 @@ def _json_logger(line: str) -> str | None:
     return str(event.get("logger")) if isinstance(event, dict) and "logger" in event else None
 
 
-def sources() -> Iterator[tuple[str, str, str]]:
+def sources(others: list[WorkerLogs]) -> Iterator[tuple[str, str, str]]:
     """(where, logger, text) of every captured record and every server log line."""
     for logger, text in captured_records():
         yield "pytest process", logger, text
-    for path in SERVER_LOG_FILES:
+    for worker in others:
+        for logger, text in worker.records:
+            yield f"pytest worker {worker.worker}", logger, text
+    for path in server_logs(others):
         for logger, text in server_log_records(path):
             yield f"server log {path.parent.name}/{path.name}", logger, text
+
+
+def server_logs(others: list[WorkerLogs]) -> list[Path]:
+    """The server logs of this process's tests and of every other xdist worker's."""
+    return [*SERVER_LOG_FILES, *(path for worker in others for path in worker.server_logs)]
 
 
 def test_detector_flags_each_kind_but_not_lookalikes() -> None:
@@ -178,21 +195,24 @@ def test_detector_flags_each_kind_but_not_lookalikes() -> None:
         assert list(detector.find(line)) == [], line
 
 
+@pytest.mark.timeout(OTHER_WORKERS_WAIT_SECONDS + 120)
 def test_no_log_line_holds_a_secret() -> None:
     """Every captured line and every e2e server log line is free of secrets."""
     assert is_listening(), (
         "the log_capture plugin is not loaded (tests/conftest.py needs "
         '`pytest_plugins = ["tests.support.log_capture"]`) or was detached'
     )
-    for path in SERVER_LOG_FILES:
+    others = other_workers_logs()
+    for path in server_logs(others):
         assert path.exists(), f"the e2e server log {path} is missing"
         assert path.stat().st_size > 0, f"the e2e server log {path} is empty"
-    secrets = licensee_secrets() + [runtime_secret(s) for s in sorted(SEEN_SECRETS) if s]
+    seen = SEEN_SECRETS.union(*(worker.secrets for worker in others))
+    secrets = licensee_secrets() + [runtime_secret(s) for s in sorted(seen) if s]
     detector = Detector(secrets)
 
     findings: Counter[tuple[str, str, str, str]] = Counter()
     checked = 0
-    for where, logger, text in sources():
+    for where, logger, text in sources(others):
         checked += 1
         for secret in detector.find(text):
             findings[(secret.kind, secret.label, logger, where)] += 1
