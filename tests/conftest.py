@@ -21,10 +21,12 @@ Speed, without changing what a test sees:
 - Every botocore session of the test process shares one data loader (`_one_botocore_loader`),
   so the JSON service models and endpoint rules are parsed once per process, not once per
   client of every app; the clients, sessions and their event hooks stay per app.
-- `make test` runs the suite on pytest-xdist workers (`-n auto --dist loadgroup`). Tests that
-  must share one process, or that start servers and measure time and must not overlap, are
-  put in one xdist group by XDIST_GROUPS below; everything else may run on any worker, in any
-  order. `pytest` without `-n` runs everything in one process, as before.
+- `make test` runs the suite on pytest-xdist workers (`-n auto --dist loadgroup`): a test may
+  run on any worker, in any order, beside a test of another worker, so it must not depend on
+  another test having run, nor use a fixed port or a shared file (use `tmp_path` and free
+  ports). Tests that must share one process (a module-scoped server, results gathered across
+  tests) or must not overlap each other (upper bounds on response times) get one xdist group
+  in XDIST_GROUPS below. `pytest` without `-n` runs everything in one process, as before.
 - tests/test_logs_hold_no_secrets.py runs last on its worker and reads every worker's logs
   (tests/support/log_capture.py).
 """
@@ -50,15 +52,14 @@ from tests.support.data import LICENSES_CSV
 pytest_plugins = ["tests.support.log_capture"]
 
 TESTS = Path(__file__).resolve().parent
-SERVERS_AND_TIMING = "servers-and-timing"
-# Paths (under tests/) whose tests run together on one xdist worker, one group at a time.
+# Paths (under tests/) whose tests run together, one after another, on one xdist worker.
 XDIST_GROUPS = {
-    # Real server processes, and assertions on response times: run one after another, so a
-    # server's start-up or a burst never slows down another test's timed requests.
-    "e2e": SERVERS_AND_TIMING,
-    "multi_instance": SERVERS_AND_TIMING,
-    "api/test_response_floors.py": SERVERS_AND_TIMING,
-    "reliability/test_enumeration.py": SERVERS_AND_TIMING,
+    # Upper bounds on response times measured in this process: they never overlap each other.
+    "api/test_response_floors.py": "timed-in-process",
+    "reliability/test_enumeration.py": "timed-in-process",
+    # One real server (or two and a Redis) per module: started once, not once per worker.
+    "e2e/test_journey.py": "e2e-journey",
+    "multi_instance": "multi-instance",
     # Writes docs/RELIABILITY.md only when every cell ran in the same process.
     "reliability/test_fault_matrix.py": "fault-matrix",
 }
