@@ -57,9 +57,10 @@ XDIST_GROUPS = {
     # Upper bounds on response times measured in this process: they never overlap each other.
     "api/test_response_floors.py": "timed-in-process",
     "reliability/test_enumeration.py": "timed-in-process",
-    # One real server (or two and a Redis) per module: started once, not once per worker.
-    "e2e/test_journey.py": "e2e-journey",
-    "multi_instance": "multi-instance",
+    # Real server processes: each module's started once, not once per worker, and one module
+    # after another, so that no server's start-up (30 s allowed) competes with another's.
+    "e2e": "servers",
+    "multi_instance": "servers",
     # Writes docs/RELIABILITY.md only when every cell ran in the same process.
     "reliability/test_fault_matrix.py": "fault-matrix",
 }
