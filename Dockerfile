@@ -17,12 +17,12 @@ WORKDIR /app
 RUN useradd --system --uid 10001 --no-create-home --home-dir /app app
 
 # The runtime dependencies first, in their own layer: code changes do not reinstall them.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
     && pip install --requirement /tmp/requirements.txt \
     && rm -rf /root/.cache /tmp/requirements.txt
 
-COPY gunicorn.conf.py wsgi.py cli.py ./
+COPY README.md gunicorn.conf.py wsgi.py cli.py ./
 COPY openapi ./openapi
 COPY core ./core
 COPY handlers ./handlers

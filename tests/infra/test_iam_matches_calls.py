@@ -8,15 +8,11 @@ synthesised stack must grant exactly core.permissions' actions.
 
 from __future__ import annotations
 
-import html
-import re
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
 
 from core import permissions
 from core.adapters.key_layout import LICENSE_INDEX
@@ -26,7 +22,7 @@ from tests.infra.conftest import resources_of
 from tests.support.aws_calls import recording_aws_calls
 from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.leaks import remember
-from tests.support.mail import Mail
+from tests.support.mail import sent_by_ses
 
 MAIL_DOMAIN = "mail.example.test"
 CONFIGURATION_SET = "provider-accounts-test"
@@ -41,26 +37,6 @@ def difference(needed: set[Any], granted: set[Any]) -> str:
     lines = [f"missing (called, not granted): {item}" for item in sorted(needed - granted)]
     lines += [f"extra (granted, never called): {item}" for item in sorted(granted - needed)]
     return "core/permissions.py RUNTIME_PERMISSIONS does not match:\n" + "\n".join(lines)
-
-
-def sent_mail(region: str) -> list[Mail]:
-    """What the service sent through moto's SES (moto keeps only the HTML part)."""
-    messages = ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages
-    return [
-        Mail(
-            path=Path("ses"),
-            to=message.destinations["ToAddresses"][0],
-            subject=message.subject,
-            text=_visible_text(message.body),
-            html=message.body,
-        )
-        for message in messages
-    ]
-
-
-def _visible_text(body: str) -> str:
-    with_links = re.sub(r'<a [^>]*href="([^"]*)"[^>]*>', r" \1 ", body)
-    return html.unescape(re.sub(r"<[^>]+>", " ", with_links))
 
 
 @pytest.fixture
@@ -105,7 +81,7 @@ def test_the_iam_list_is_exactly_what_a_whole_journey_calls(ses_settings, monkey
                 "/v1/provider-users/registration", json=registration_body(ALICE, EMAIL)
             )
             assert (registered.status_code, registered.json()) == (200, PROCESSED)
-            assert [m.subject for m in sent_mail(settings.aws_region)] == [INVITATION] * 2
+            assert [m.subject for m in sent_by_ses(settings.aws_region)] == [INVITATION] * 2
             idp.admin_set_user_password(
                 UserPoolId=settings.user_pool_id, Username=EMAIL, Password=PASSWORD, Permanent=True
             )
@@ -113,14 +89,14 @@ def test_the_iam_list_is_exactly_what_a_whole_journey_calls(ses_settings, monkey
                 "/v1/provider-users/initiateRecovery", json=initiate_body(ALICE, EMAIL, PASSWORD)
             )
             assert (initiated.status_code, initiated.json()) == (200, PROCESSED)
-            link = sent_mail(settings.aws_region)[-1]
+            link = sent_by_ses(settings.aws_region)[-1]
             assert (link.to, link.subject) == (EMAIL, "Confirm account recovery")
             verified = client.post(
                 "/v1/provider-users/verifyRecovery",
                 json={**link.recovery_params, "recaptchaToken": "ok"},
             )
             assert (verified.status_code, verified.json()) == (200, PROCESSED)
-            invitation = sent_mail(settings.aws_region)[-1]
+            invitation = sent_by_ses(settings.aws_region)[-1]
             idp.admin_set_user_password(
                 UserPoolId=settings.user_pool_id, Username=EMAIL, Password=PASSWORD, Permanent=True
             )
