@@ -42,7 +42,7 @@ def table(scope: Construct, construct_id: str, name: str, definition: Table) -> 
 def user_pool(scope: Construct, environment: str) -> cognito.UserPool:
     """The pool: admin-created users only, TOTP MFA required, the shared password policy."""
     policy = resources.PASSWORD_POLICY
-    pool = cognito.UserPool(
+    return cognito.UserPool(
         scope,
         "UserPool",
         user_pool_name=f"{resources.POOL_NAME}-{environment}",
@@ -69,11 +69,6 @@ def user_pool(scope: Construct, environment: str) -> cognito.UserPool:
         deletion_protection=True,
         removal_policy=cdk.RemovalPolicy.RETAIN,
     )
-    # CloudFormation needs the MFA mode itself: ON is what bootstrap sets too.
-    cfn_pool = pool.node.default_child
-    assert isinstance(cfn_pool, cognito.CfnUserPool)  # noqa: S101 - CDK's own construct
-    cfn_pool.mfa_configuration = resources.MFA_CONFIGURATION
-    return pool
 
 
 def app_client(pool: cognito.UserPool) -> cognito.UserPoolClient:

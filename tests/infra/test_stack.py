@@ -67,7 +67,7 @@ def test_tables_and_pool_survive_a_stack_deletion(template):
 
 def test_the_user_pool_requires_totp_mfa_and_admits_no_self_sign_up(template_json):
     pool = single(template_json, "AWS::Cognito::UserPool")
-    assert pool["MfaConfiguration"] == "ON"
+    assert pool["MfaConfiguration"] == resources.MFA_CONFIGURATION == "ON"
     assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
     assert pool["DeletionProtection"] == "ACTIVE"
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
