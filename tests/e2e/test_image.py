@@ -32,6 +32,7 @@ from tests.e2e.test_container_command import (  # noqa: F401 - fixtures used by 
 from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import Mail, sent_by_ses
+from tests.support.server_logs import SERVER_LOG_FILES
 
 pytestmark = pytest.mark.e2e
 
@@ -92,8 +93,14 @@ def image() -> Built:
 
 
 @pytest.fixture
-def container(image: Built, aws_settings: Settings, siteverify: str) -> Iterator[str]:  # noqa: F811
+def container(
+    image: Built,
+    aws_settings: Settings,  # noqa: F811
+    siteverify: str,  # noqa: F811
+    tmp_path: Path,
+) -> Iterator[str]:
     """The image running in aws mode on the host's network; yields its base URL."""
+    log_dir = tmp_path
     port = free_port()
     name = f"provider-accounts-e2e-{uuid.uuid4().hex[:8]}"
     settings = {
@@ -124,9 +131,11 @@ def container(image: Built, aws_settings: Settings, siteverify: str) -> Iterator
         wait_until_healthy(name, base)
         yield base
     finally:
+        # The container's log joins the servers' logs that the log-secrets test reads last.
         logs = docker("logs", name)
-        (ROOT / ".local").mkdir(exist_ok=True)
-        (ROOT / ".local" / "image-e2e.log").write_text(logs.stdout + logs.stderr)
+        log_file = log_dir / "container.log"
+        log_file.write_text(logs.stdout + logs.stderr)
+        SERVER_LOG_FILES.append(log_file)
         docker("rm", "--force", name)
 
 

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-# jsii warns on every start that Node 20 is past its end of life: harmless for synthesis.
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-
-import aws_cdk  # noqa: E402 - after the variable jsii reads at start
+import aws_cdk
 import pytest
-from aws_cdk import assertions  # noqa: E402
+from aws_cdk import assertions
 
-from infra.app import build_app  # noqa: E402
-from infra.stack import ProviderAccountsStack  # noqa: E402
+from infra.app import build_app
+from infra.stack import ProviderAccountsStack
 
 ENVIRONMENT = "test"
 
