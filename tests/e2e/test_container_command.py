@@ -1,7 +1,8 @@
 """The Dockerfile's own command, run here exactly as written, against a moto server.
 
-No Docker engine runs on this machine, so the test reads CMD, ENV and HEALTHCHECK from the
-Dockerfile and runs them from the repository root (the image's WORKDIR holds the same files).
+The test reads CMD, ENV and HEALTHCHECK from the Dockerfile and runs them from the repository
+root (the image's WORKDIR holds the same files), so it needs no Docker engine; test_image.py
+runs the built image itself.
 """
 
 from __future__ import annotations
