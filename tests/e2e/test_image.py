@@ -23,7 +23,7 @@ import requests
 
 from core.config import Settings
 from tests.e2e.test_container_command import (  # noqa: F401 - fixtures used by name
-    SENDER,
+    aws_mode_settings,
     aws_settings,
     free_port,
     moto_endpoint,
@@ -104,21 +104,10 @@ def container(
     port = free_port()
     name = f"provider-accounts-e2e-{uuid.uuid4().hex[:8]}"
     settings = {
-        "PORT": str(port),
+        **aws_mode_settings(aws_settings, siteverify, port),
         "METRICS_PORT": str(free_port()),
-        "AWS_ENDPOINT_URL": aws_settings.aws_endpoint_url,
-        "AWS_REGION": aws_settings.aws_region,
         "AWS_ACCESS_KEY_ID": "container-test",
         "AWS_SECRET_ACCESS_KEY": "container-test",
-        "PROVIDER_TABLE": aws_settings.provider_table,
-        "RATE_LIMIT_TABLE": aws_settings.rate_limit_table,
-        "USER_POOL_ID": aws_settings.user_pool_id,
-        "USER_POOL_CLIENT_ID": aws_settings.user_pool_client_id,
-        "RECAPTCHA_SECRET": "container-test-secret",
-        "RECAPTCHA_VERIFY_URL": siteverify,
-        "MAIL_FROM": SENDER,
-        "UI_BASE_URL": "https://app.example.test",
-        "WEB_CONCURRENCY": "2",
     }
     options = [f"--env={key}={value}" for key, value in settings.items()]
     started = docker(

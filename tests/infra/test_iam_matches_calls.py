@@ -22,6 +22,7 @@ from core.config import Settings
 from handlers.app import create_app
 from tests.infra.conftest import resources_of
 from tests.support.aws_calls import recording_aws_calls
+from tests.support.cognito import id_token_after_password_set
 from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import sent_by_ses
@@ -99,17 +100,7 @@ def test_the_iam_list_is_exactly_what_a_whole_journey_calls(ses_settings, monkey
             )
             assert (verified.status_code, verified.json()) == (200, PROCESSED)
             invitation = sent_by_ses(settings.aws_region)[-1]
-            idp.admin_set_user_password(
-                UserPoolId=settings.user_pool_id, Username=EMAIL, Password=PASSWORD, Permanent=True
-            )
-            tokens = idp.admin_initiate_auth(
-                UserPoolId=settings.user_pool_id,
-                ClientId=settings.user_pool_client_id,
-                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": EMAIL, "PASSWORD": PASSWORD},
-            )["AuthenticationResult"]
-            id_token = remember(tokens["IdToken"])
-            remember(tokens["AccessToken"])
+            id_token = id_token_after_password_set(idp, settings, EMAIL, PASSWORD)
             profile = client.get(
                 "/v1/provider-users/me", headers={"Authorization": f"Bearer {id_token}"}
             )
