@@ -198,7 +198,7 @@ class _Parameters:
             "CorsAllowedOrigins", "Origins allowed to call the API from a browser (comma-separated)"
         )
         self.recaptcha_secret_name = text(
-            "RecaptchaKeySecret", "Secrets Manager secret holding the reCAPTCHA secret key"
+            "RecaptchaKeyName", "Name of the Secrets Manager secret holding the reCAPTCHA key"
         )
         self.waf_requests_per_5_min = cdk.CfnParameter(
             stack,
