@@ -97,7 +97,10 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    endpoint = f"http://{host}:{port}"
+    # A server in this process shares moto's state with every other one: start from nothing.
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    yield endpoint
     server.stop()
 
 
