@@ -1,5 +1,8 @@
 # provider-accounts: runtime image (no test or local-stack dependencies).
-FROM python:3.11-slim
+# Real builds use the official slim image; `make image` here passes a base made from Debian
+# packages (scripts/debian-base-image.sh) because Docker Hub is out of reach.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -13,12 +16,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --system --uid 10001 --no-create-home --home-dir /app app
 
-COPY pyproject.toml README.md gunicorn.conf.py wsgi.py cli.py ./
+# The runtime dependencies first, in their own layer: code changes do not reinstall them.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install --requirement /tmp/requirements.txt \
+    && rm -rf /root/.cache /tmp/requirements.txt
+
+COPY README.md gunicorn.conf.py wsgi.py cli.py ./
 COPY openapi ./openapi
 COPY core ./core
 COPY handlers ./handlers
 # Editable install: the code stays in /app next to openapi/, which the app reads at start.
-RUN pip install --editable . && rm -rf /root/.cache
+RUN pip install --no-deps --editable . && rm -rf /root/.cache
 
 USER app
 # gunicorn's workers share metrics through files here (empty in every new container).

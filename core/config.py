@@ -43,6 +43,7 @@ class Settings(BaseSettings):
 
     mail_backend: Literal["outbox", "ses"] = "outbox"
     mail_from: str = "Provider Accounts <no-reply@provider-accounts.local>"
+    mail_configuration_set: str | None = None
     outbox_dir: Path = Path(".local/outbox")
     ui_base_url: str = "http://127.0.0.1:3000"
     email_link_style: Literal["fragment", "compactconnect"] = "fragment"

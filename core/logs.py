@@ -19,6 +19,7 @@ EXTRA_FIELDS = (
     "path",
     "status",
     "duration_ms",
+    "work_ms",
 )
 
 

@@ -177,7 +177,7 @@ def build_verifier(settings: Settings) -> IdTokenVerifier:
 def build_mailer(settings: Settings, clients: _Clients) -> Mailer:
     """SES or the outbox folder, as MAIL_BACKEND says."""
     if settings.mail_backend == "ses":
-        return SesMailer(clients.get("ses"), settings.mail_from)
+        return SesMailer(clients.get("ses"), settings.mail_from, settings.mail_configuration_set)
     return OutboxMailer(settings.outbox_dir, settings.mail_from)
 
 

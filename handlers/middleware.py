@@ -12,6 +12,8 @@ from core.metrics import REQUEST_SECONDS
 from handlers.errors import BodyTooLarge, problem_body
 
 ROUTING = "connexion_routing"
+# Where the floor layer leaves, in scope["extensions"], the seconds spent before the floor.
+WORK_SECONDS = "provider_accounts.work_seconds"
 
 
 def operation_id(scope: Scope) -> str | None:
@@ -53,6 +55,8 @@ class ResponseFloorMiddleware:
                 if remaining > 0:
                     await asyncio.sleep(remaining)
                 label = operation or "unrouted"
+                # The request log reports this too: CloudWatch alarms on latency without floors.
+                scope["extensions"][WORK_SECONDS] = ready - arrived
                 REQUEST_SECONDS.labels(label, "excluded").observe(ready - arrived)
                 REQUEST_SECONDS.labels(label, "included").observe(loop.time() - arrived)
             await send(message)

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import log_context
 from handlers.health import get_health
-from handlers.middleware import operation_id
+from handlers.middleware import WORK_SECONDS, operation_id
 
 log = logging.getLogger("provider_accounts.requests")
 REQUEST_ID_HEADER = b"x-request-id"
@@ -60,6 +60,7 @@ class RequestContextMiddleware:
                     "path": scope.get("path"),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "work_ms": _work_ms(scope),
                     "operation": operation_id(scope) or "-",
                 },
             )
@@ -103,6 +104,12 @@ class LivenessMiddleware:
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": self.BODY})
+
+
+def _work_ms(scope: Scope) -> float | None:
+    """How long the answer took before its response-time floor, when the floor layer saw it."""
+    seconds = scope.get("extensions", {}).get(WORK_SECONDS)
+    return None if seconds is None else round(seconds * 1000, 1)
 
 
 def _request_id(scope: Scope) -> str:

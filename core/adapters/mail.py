@@ -19,14 +19,17 @@ log = logging.getLogger(__name__)
 class SesMailer:
     """Sends through SES with both a text and an HTML part."""
 
-    def __init__(self, client: Any, sender: str) -> None:
+    def __init__(self, client: Any, sender: str, configuration_set: str | None = None) -> None:
         self._client = client
         self._sender = sender
+        # Sending through the configuration set publishes bounces and complaints.
+        self._routing = {"ConfigurationSetName": configuration_set} if configuration_set else {}
 
     def send(self, message: MailMessage) -> None:
         """Send one message."""
         with aws_call("ses", "SendEmail"):
             self._client.send_email(
+                **self._routing,
                 Source=self._sender,
                 Destination={"ToAddresses": [message.to]},
                 Message={

@@ -7,13 +7,25 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from core.adapters import key_layout
 from core.adapters.aws_errors import error_code
 from core.config import Settings
+from core.resources import (
+    AUTH_FLOWS,
+    CLIENT_NAME,
+    MFA_CONFIGURATION,
+    PASSWORD_POLICY,
+    POOL_NAME,
+    PROVIDER_TABLE,
+    RATE_LIMIT_TABLE,
+    Table,
+    user_pool_schema,
+)
 
-POOL_NAME = "provider-accounts"
-CLIENT_NAME = "provider-accounts-web"
-SOFTWARE_TOKEN_ONLY = {"SoftwareTokenMfaConfiguration": {"Enabled": True}, "MfaConfiguration": "ON"}
+__all__ = ["CLIENT_NAME", "POOL_NAME", "Provisioned", "bootstrap"]
+SOFTWARE_TOKEN_ONLY = {
+    "SoftwareTokenMfaConfiguration": {"Enabled": True},
+    "MfaConfiguration": MFA_CONFIGURATION,
+}
 
 
 @dataclass(frozen=True)
@@ -46,51 +58,12 @@ def bootstrap(settings: Settings, dynamodb: Any, cognito: Any) -> Provisioned:
 
 def ensure_provider_table(dynamodb: Any, name: str) -> None:
     """Providers, licenses and history (pk/sk) with the license lookup index."""
-    _create_table(
-        dynamodb,
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": a, "AttributeType": "S"}
-            for a in ("pk", "sk", "licenseLookupPk", "licenseLookupSk")
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": key_layout.LICENSE_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "licenseLookupPk", "KeyType": "HASH"},
-                    {"AttributeName": "licenseLookupSk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
+    _create_table(dynamodb, PROVIDER_TABLE, name)
 
 
 def ensure_rate_limit_table(dynamodb: Any, name: str) -> None:
     """Attempt counts (pk/sk) that expire through the ttl attribute."""
-    created = _create_table(
-        dynamodb,
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-    )
-    if created:
-        dynamodb.update_time_to_live(
-            TableName=name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
-        )
+    _create_table(dynamodb, RATE_LIMIT_TABLE, name)
 
 
 def ensure_user_pool(cognito: Any) -> str:
@@ -101,29 +74,11 @@ def ensure_user_pool(cognito: Any) -> str:
                 return str(pool["Id"])
     pool_id = cognito.create_user_pool(
         PoolName=POOL_NAME,
-        MfaConfiguration="ON",
-        Policies={
-            "PasswordPolicy": {
-                "MinimumLength": 12,
-                "RequireUppercase": True,
-                "RequireLowercase": True,
-                "RequireNumbers": True,
-                "RequireSymbols": True,
-                "TemporaryPasswordValidityDays": 7,
-            }
-        },
+        MfaConfiguration=MFA_CONFIGURATION,
+        Policies={"PasswordPolicy": PASSWORD_POLICY},
         UsernameConfiguration={"CaseSensitive": False},
         AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
-        Schema=[
-            {
-                "Name": name,
-                "AttributeDataType": "String",
-                # They bind a user to a provider record: nobody may change them after creation.
-                "Mutable": False,
-                "StringAttributeConstraints": {"MinLength": "1", "MaxLength": "64"},
-            }
-            for name in ("compact", "providerId")
-        ],
+        Schema=user_pool_schema(),
     )["UserPool"]["Id"]
     cognito.set_user_pool_mfa_config(UserPoolId=pool_id, **SOFTWARE_TOKEN_ONLY)
     return str(pool_id)
@@ -142,22 +97,22 @@ def ensure_app_client(cognito: Any, pool_id: str) -> str:
             UserPoolId=pool_id,
             ClientName=CLIENT_NAME,
             GenerateSecret=False,
-            ExplicitAuthFlows=[
-                "ALLOW_USER_PASSWORD_AUTH",
-                "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-                "ALLOW_REFRESH_TOKEN_AUTH",
-            ],
+            ExplicitAuthFlows=list(AUTH_FLOWS),
             PreventUserExistenceErrors="ENABLED",
         )["UserPoolClient"]["ClientId"]
     )
 
 
-def _create_table(dynamodb: Any, **definition: Any) -> bool:
+def _create_table(dynamodb: Any, table: Table, name: str) -> None:
     try:
-        dynamodb.create_table(**definition)
+        dynamodb.create_table(**table.create_table_request(name))
     except ClientError as error:
         if error_code(error) == "ResourceInUseException":
-            return False
+            return
         raise
-    dynamodb.get_waiter("table_exists").wait(TableName=definition["TableName"])
-    return True
+    dynamodb.get_waiter("table_exists").wait(TableName=name)
+    if table.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+        )

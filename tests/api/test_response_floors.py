@@ -23,6 +23,7 @@ INITIATE = {
     "licenseType": "audiologist",
     "recaptchaToken": "ok",
 }
+VERIFY_FLOOR_SECONDS = 3  # openapi.yaml, verifyRecovery
 VERIFY = {
     "compact": "aslp",
     "providerId": ALICE["providerId"],
@@ -103,3 +104,24 @@ def test_requests_waiting_out_a_floor_hold_no_worker_thread(aws, requests):
     # Then all finish together after one floor, not one floor after another
     assert statuses == [200] * requests
     assert 5.0 <= elapsed < 8.0
+
+
+def test_the_request_log_tells_the_work_from_the_floor(aws, caplog):
+    # Given the app with floors on
+    app = floored_app(aws)
+    caplog.set_level("INFO", logger="provider_accounts.requests")
+
+    # When a verifyRecovery with an unknown token is answered after its floor
+    async def scenario():  # noqa: ANN202
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await timed(client, "POST", "/v1/provider-users/verifyRecovery", json=VERIFY)
+
+    status, seconds = asyncio.run(scenario())
+
+    # Then its log line holds the whole time and, apart, the time before the floor
+    [line] = [r for r in caplog.records if r.getMessage() == "request completed"]
+    assert status == 400
+    assert line.duration_ms >= 1000 * VERIFY_FLOOR_SECONDS - 1
+    assert 0 < line.work_ms < line.duration_ms - 500
+    assert line.duration_ms <= seconds * 1000 + 1

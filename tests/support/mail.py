@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from email import policy
@@ -72,3 +73,29 @@ def _read(path: Path) -> Mail:
         text=text_part.get_content() if text_part else "",
         html=html_part.get_content() if html_part else "",
     )
+
+
+def sent_by_ses(region: str) -> list[Mail]:
+    """What was sent through moto's SES, in-process or by a ThreadedMotoServer of this process.
+
+    moto keeps only the HTML part of a message, so the text is the HTML's visible text with
+    each link's address written out.
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return [
+        Mail(
+            path=Path("ses"),
+            to=message.destinations["ToAddresses"][0],
+            subject=message.subject,
+            text=_visible_text(message.body),
+            html=message.body,
+        )
+        for message in ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages
+    ]
+
+
+def _visible_text(page: str) -> str:
+    with_links = re.sub(r'<a [^>]*href="([^"]*)"[^>]*>', r" \1 ", page)
+    return html.unescape(re.sub(r"<[^>]+>", " ", with_links))

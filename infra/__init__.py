@@ -1,0 +1,1 @@
+"""The AWS CDK app that deploys provider-accounts (not part of the runtime image)."""
