@@ -1,15 +1,14 @@
-"""ASGI middlewares: response-time floors and the request-body size limit."""
+"""ASGI middlewares: request guards, response-time floors and the request-body size limit."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.metrics import REQUEST_SECONDS
-from handlers.errors import BodyTooLarge, problem_body
+from handlers.errors import BodyTooLarge, UnsupportedMediaType, send_problem
 
 ROUTING = "connexion_routing"
 
@@ -61,7 +60,11 @@ class ResponseFloorMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """Headers on every response; account responses are never stored by any cache."""
+    """Headers on every response; account responses are never stored by any cache.
+
+    Redirects (a trailing slash) point to a path on the same origin: an absolute Location
+    would be built from the request's Host header, which the caller chooses.
+    """
 
     COMMON = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
     ACCOUNT_PREFIX = "/v1/provider-users/"
@@ -80,11 +83,24 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {name for name, _ in extra}
-                kept = [(n, v) for n, v in message.get("headers", []) if n.lower() not in names]
+                kept = [
+                    (n, relative_location(v) if n.lower() == b"location" else v)
+                    for n, v in message.get("headers", [])
+                    if n.lower() not in names
+                ]
                 message = {**message, "headers": kept + extra}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def relative_location(value: bytes) -> bytes:
+    """The path (and query) of an absolute http(s) URL; anything else unchanged."""
+    scheme, separator, rest = value.partition(b"://")
+    if not separator or scheme.lower() not in (b"http", b"https"):
+        return value
+    path = rest.partition(b"/")[1:]
+    return b"".join(path) or b"/"
 
 
 class BodySizeLimitMiddleware:
@@ -100,7 +116,7 @@ class BodySizeLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await _send_problem(send, 413, "The request body is larger than the limit")
+            await send_problem(send, BodyTooLarge())
             return
         seen = 0
 
@@ -126,29 +142,47 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_problem(send: Send, status: int, detail: str) -> None:
-    body = json.dumps(problem_body(status, detail)).encode()
-    headers: list[tuple[bytes, bytes]] = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+class RequestGuardMiddleware:
+    """The outermost check of what a request may look like before anything routes or parses it.
 
-
-def floors_from_spec(spec: dict[str, Any], package: str = "") -> dict[str, float]:
-    """operationId → x-response-floor-seconds, for every operation that declares one.
-
-    Routing names an operation as its resolver does: RelativeResolver("handlers") turns
-    "registration.register_provider" into "handlers.registration.register_provider", so pass
-    the same package to key the floors the way the middleware will look them up.
+    Connexion reads only the first Content-Type and matches validators case-sensitively, while
+    the WSGI bridge joins repeated headers and Flask parses the body anyway: a body declared as
+    `application/JSON` plus `+json` used to reach handlers unvalidated. So a request with a
+    body method must carry exactly one Content-Type, application/json (utf-8 at most), which
+    is then passed on in its canonical spelling. Paths holding `//` are refused: routing and
+    Flask read them differently.
     """
-    prefix = f"{package}." if package else ""
-    floors: dict[str, float] = {}
-    for path_item in spec.get("paths", {}).values():
-        for operation in path_item.values():
-            if isinstance(operation, dict) and "x-response-floor-seconds" in operation:
-                seconds = float(operation["x-response-floor-seconds"])
-                floors[prefix + operation["operationId"]] = seconds
-    return floors
+
+    BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+    CANONICAL = b"application/json"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "//" in scope.get("path", ""):
+            await send_problem(send, HTTPException(404, "Not found"))
+            return
+        if scope["method"] in self.BODY_METHODS:
+            types = [value for name, value in scope["headers"] if name == b"content-type"]
+            if len(types) != 1 or not is_json_media_type(types[0]):
+                await send_problem(send, UnsupportedMediaType())
+                return
+            headers = [(n, v) for n, v in scope["headers"] if n != b"content-type"]
+            scope["headers"] = [*headers, (b"content-type", self.CANONICAL)]
+        await self.app(scope, receive, send)
+
+
+def is_json_media_type(value: bytes) -> bool:
+    """application/json in any letter case, with no parameter but charset=utf-8."""
+    media_type, *parameters = value.decode("latin-1").split(";")
+    if media_type.strip().lower() != "application/json":
+        return False
+    for parameter in parameters:
+        name, _, setting = parameter.partition("=")
+        if name.strip().lower() != "charset" or setting.strip().strip('"').lower() != "utf-8":
+            return False
+    return True
