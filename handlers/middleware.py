@@ -13,12 +13,29 @@ from handlers.errors import BodyTooLarge, UnsupportedMediaType, send_problem
 ROUTING = "connexion_routing"
 
 
+class HttpMiddleware:
+    """Base of our ASGI middlewares: lifespan and other non-HTTP scopes pass straight through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
+        raise NotImplementedError
+
+
 def operation_id(scope: Scope) -> str | None:
     """The operationId Connexion's routing resolved for this request, once it has."""
     return scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")  # type: ignore[no-any-return]
 
 
-class ResponseFloorMiddleware:
+class ResponseFloorMiddleware(HttpMiddleware):
     """Holds each response of an operation until its floor (seconds since arrival) has passed.
 
     A floor makes every outcome of an operation take the same time, so timing cannot tell
@@ -28,14 +45,12 @@ class ResponseFloorMiddleware:
     """
 
     def __init__(self, app: ASGIApp, floors: dict[str, float], enabled: bool = True) -> None:
-        self.app = app
+        super().__init__(app)
         self.floors = floors
         self.enabled = enabled
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
         loop = asyncio.get_running_loop()
         arrived = loop.time()
         # Connexion's routing writes the operation into scope["extensions"] of a shallow copy of
@@ -59,7 +74,7 @@ class ResponseFloorMiddleware:
         await self.app(scope, receive, send_after_floor)
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     """Headers on every response; account responses are never stored by any cache.
 
     Redirects (a trailing slash) point to a path on the same origin: an absolute Location
@@ -69,13 +84,8 @@ class SecurityHeadersMiddleware:
     COMMON = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
     ACCOUNT_PREFIX = "/v1/provider-users/"
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
         extra = list(self.COMMON)
         if scope.get("path", "").startswith(self.ACCOUNT_PREFIX):
             extra.append((b"cache-control", b"no-store"))
@@ -103,17 +113,15 @@ def relative_location(value: bytes) -> bytes:
     return b"".join(path) or b"/"
 
 
-class BodySizeLimitMiddleware:
+class BodySizeLimitMiddleware(HttpMiddleware):
     """Answers 413 for bodies over the limit before anything parses or validates them."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
             await send_problem(send, BodyTooLarge())
@@ -142,7 +150,7 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-class RequestGuardMiddleware:
+class RequestGuardMiddleware(HttpMiddleware):
     """The outermost check of what a request may look like before anything routes or parses it.
 
     Connexion reads only the first Content-Type and matches validators case-sensitively, while
@@ -156,13 +164,8 @@ class RequestGuardMiddleware:
     BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
     CANONICAL = b"application/json"
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
         if "//" in scope.get("path", ""):
             await send_problem(send, HTTPException(404, "Not found"))
             return
