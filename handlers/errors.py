@@ -59,6 +59,11 @@ def _bearer_challenge(_error: BaseException) -> dict[str, str]:
     return {"WWW-Authenticate": BEARER_CHALLENGE}
 
 
+def _own_headers(error: BaseException) -> dict[str, str]:
+    """The headers an HTTP error carries itself (the Allow of a 405)."""
+    return dict(getattr(error, "headers", None) or {})
+
+
 def _retry_after(error: BaseException) -> dict[str, str]:
     return {"Retry-After": str(getattr(error, "retry_after", UPSTREAM_RETRY_AFTER_SECONDS))}
 
@@ -89,7 +94,7 @@ ERRORS: dict[type[BaseException], Entry] = {
     errors.UpstreamUnavailable: Entry(503, headers=_retry_after),
     errors.ServiceError: Entry(500),
     # Connexion's validation problems, routing's 404/405: their details are ours or generic.
-    HTTPException: Entry(None),
+    HTTPException: Entry(None, headers=_own_headers),
     Exception: Entry(500, UNEXPECTED_DETAIL),
 }
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from starlette.exceptions import HTTPException
 
 from core import errors
 from core.config import Settings
@@ -69,6 +70,12 @@ SERVICE_ERRORS = [
             503,
             {"Retry-After": "5"},
             "A dependency is temporarily unavailable; please retry",
+        ),
+        (
+            HTTPException(405, "Method Not Allowed", headers={"Allow": "GET, HEAD"}),
+            405,
+            {"Allow": "GET, HEAD"},
+            "Method Not Allowed",
         ),
         (errors.ConditionFailed("username x@example.test is taken"), 500, {}, None),
         (KeyError("internal"), 500, {}, None),
