@@ -156,12 +156,11 @@ class RequestGuardMiddleware(HttpMiddleware):
     Connexion reads only the first Content-Type and matches validators case-sensitively, while
     the WSGI bridge joins repeated headers and Flask parses the body anyway: a body declared as
     `application/JSON` plus `+json` used to reach handlers unvalidated. So a request with a
-    body method must carry exactly one Content-Type, application/json (utf-8 at most), which
-    is then passed on in its canonical spelling. Paths holding `//` are refused: routing and
-    Flask read them differently.
+    body (every POST, and any request declaring one) must carry exactly one Content-Type,
+    application/json (utf-8 at most), which is then passed on in its canonical spelling.
+    Paths holding `//` are refused: routing and Flask read them differently.
     """
 
-    BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
     CANONICAL = b"application/json"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -169,7 +168,7 @@ class RequestGuardMiddleware(HttpMiddleware):
         if "//" in scope.get("path", ""):
             await send_problem(send, HTTPException(404, "Not found"))
             return
-        if scope["method"] in self.BODY_METHODS:
+        if scope["method"] == "POST" or _declares_body(scope):
             types = [value for name, value in scope["headers"] if name == b"content-type"]
             if len(types) != 1 or not is_json_media_type(types[0]):
                 await send_problem(send, UnsupportedMediaType())
@@ -177,6 +176,14 @@ class RequestGuardMiddleware(HttpMiddleware):
             headers = [(n, v) for n, v in scope["headers"] if n != b"content-type"]
             scope["headers"] = [*headers, (b"content-type", self.CANONICAL)]
         await self.app(scope, receive, send)
+
+
+def _declares_body(scope: Scope) -> bool:
+    """Whether the request says a body follows (a non-zero length, or chunks)."""
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
 
 
 def is_json_media_type(value: bytes) -> bool:
