@@ -36,7 +36,7 @@ from handlers.observability import (
     OperationContextMiddleware,
     RequestContextMiddleware,
 )
-from handlers.spec_extensions import IP_LIMIT, by_operation, floors_from_spec
+from handlers.spec_extensions import IP_LIMIT, body_operations, by_operation, floors_from_spec
 from handlers.validation import VALIDATORS
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
@@ -108,7 +108,11 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
         max_age=600,
     )
     app.add_middleware(LivenessMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    app.add_middleware(RequestGuardMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        body_operations=body_operations(spec),
+    )
     app.add_middleware(
         ResponseFloorMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

@@ -156,19 +156,25 @@ class RequestGuardMiddleware(HttpMiddleware):
     Connexion reads only the first Content-Type and matches validators case-sensitively, while
     the WSGI bridge joins repeated headers and Flask parses the body anyway: a body declared as
     `application/JSON` plus `+json` used to reach handlers unvalidated. So a request with a
-    body (every POST, and any request declaring one) must carry exactly one Content-Type,
+    body (any request declaring one, and any to an operation that takes one; other methods
+    still get their 405) must carry exactly one Content-Type,
     application/json (utf-8 at most), which is then passed on in its canonical spelling.
     Paths holding `//` are refused: routing and Flask read them differently.
     """
 
     CANONICAL = b"application/json"
 
+    def __init__(self, app: ASGIApp, body_operations: frozenset[tuple[str, str]]) -> None:
+        super().__init__(app)
+        self.body_operations = body_operations
+
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """One HTTP request."""
         if "//" in scope.get("path", ""):
             await send_problem(send, HTTPException(404, "Not found"))
             return
-        if scope["method"] == "POST" or _declares_body(scope):
+        operation = (scope["method"], scope.get("path", "").rstrip("/"))
+        if operation in self.body_operations or _declares_body(scope):
             types = [value for name, value in scope["headers"] if name == b"content-type"]
             if len(types) != 1 or not is_json_media_type(types[0]):
                 await send_problem(send, UnsupportedMediaType())

@@ -1,4 +1,4 @@
-"""Per-operation settings declared in the spec as `x-` extensions, keyed as routing names them."""
+"""What the app reads from the spec itself: `x-` extensions per operation, body operations."""
 
 from __future__ import annotations
 
@@ -27,3 +27,14 @@ def by_operation(spec: dict[str, Any], extension: str, package: str = "") -> dic
 def floors_from_spec(spec: dict[str, Any], package: str = "") -> dict[str, float]:
     """operationId → its response-time floor in seconds."""
     return {name: float(value) for name, value in by_operation(spec, FLOOR, package).items()}
+
+
+def body_operations(spec: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """(METHOD, full path) of every operation that takes a request body."""
+    base = spec.get("servers", [{}])[0].get("url", "").rstrip("/")
+    return frozenset(
+        (method.upper(), base + path)
+        for path, path_item in spec.get("paths", {}).items()
+        for method, operation in path_item.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    )

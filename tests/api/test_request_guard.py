@@ -191,3 +191,11 @@ def test_a_64_character_local_part_is_still_an_email(client, aws):
     answer = client.post("/v1/provider-users/registration", json=body)
 
     assert answer.status_code == 200
+
+
+def test_an_undeclared_method_is_still_405_and_a_bodiless_post_to_a_body_operation_415(client):
+    undeclared = client.post("/v1/health")
+    bodiless = client.post("/v1/provider-users/registration")
+
+    assert (undeclared.status_code, undeclared.headers["allow"]) == (405, "GET, HEAD")
+    assert (bodiless.status_code, bodiless.json()) == (415, UNSUPPORTED)
