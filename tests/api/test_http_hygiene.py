@@ -123,6 +123,7 @@ def test_unknown_fields_are_400_without_echoing_their_names(client):
         "title": "Bad Request",
         "status": 400,
         "detail": "'body' has properties that are not allowed",
+        "message": "'body' has properties that are not allowed",
     }
 
 

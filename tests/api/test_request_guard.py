@@ -17,12 +17,14 @@ UNSUPPORTED = {
     "title": "Unsupported Media Type",
     "status": 415,
     "detail": "The request body must be sent as application/json",
+    "message": "The request body must be sent as application/json",
 }
 NOT_JSON = {
     "type": "about:blank",
     "title": "Bad Request",
     "status": 400,
     "detail": "The request body is not valid JSON",
+    "message": "The request body is not valid JSON",
 }
 VERIFY = {
     "compact": "aslp",
@@ -72,7 +74,13 @@ def test_every_content_type_spelling_is_either_validated_or_refused(client, aws,
     }
 
     # Then each spelling of JSON we accept is validated, every other one refused unread
-    invalid = {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": detail}
+    invalid = {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": detail,
+        "message": detail,
+    }
     expected = {repr(h): (400, PROBLEM, invalid) for h in ACCEPTED}
     expected |= {repr(h): (415, PROBLEM, UNSUPPORTED) for h in REFUSED}
     assert {
@@ -151,6 +159,7 @@ def test_a_path_with_a_double_slash_is_404(client, path):
         "title": "Not Found",
         "status": 404,
         "detail": "Not found",
+        "message": "Not found",
     }
 
 
@@ -181,6 +190,7 @@ def test_values_that_only_look_right_are_refused(client, aws, field, value, deta
         "title": "Bad Request",
         "status": 400,
         "detail": detail,
+        "message": detail,
     }
     assert read_outbox(aws.outbox_dir) == []
 

@@ -111,6 +111,7 @@ def test_two_content_type_headers_are_refused_before_validation(server: Server) 
         "title": "Unsupported Media Type",
         "status": 415,
         "detail": "The request body must be sent as application/json",
+        "message": "The request body must be sent as application/json",
     }
 
 
