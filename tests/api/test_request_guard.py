@@ -207,5 +207,6 @@ def test_an_undeclared_method_is_still_405_and_a_bodiless_post_to_a_body_operati
     undeclared = client.post("/v1/health")
     bodiless = client.post("/v1/provider-users/registration")
 
-    assert (undeclared.status_code, undeclared.headers["allow"]) == (405, "GET, HEAD")
+    assert undeclared.status_code == 405
+    assert sorted(undeclared.headers["allow"].split(", ")) == ["GET", "HEAD"]
     assert (bodiless.status_code, bodiless.json()) == (415, UNSUPPORTED)
