@@ -19,13 +19,20 @@ UNSUPPORTED = {
     "detail": "The request body must be sent as application/json",
     "message": "The request body must be sent as application/json",
 }
-NOT_JSON = {
-    "type": "about:blank",
-    "title": "Bad Request",
-    "status": 400,
-    "detail": "The request body is not valid JSON",
-    "message": "The request body is not valid JSON",
-}
+
+
+def bad_request(detail: str) -> dict[str, object]:
+    """The whole 400 problem body with this detail."""
+    return {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": detail,
+        "message": detail,
+    }
+
+
+NOT_JSON = bad_request("The request body is not valid JSON")
 VERIFY = {
     "compact": "aslp",
     "providerId": ALICE["providerId"],
@@ -74,13 +81,7 @@ def test_every_content_type_spelling_is_either_validated_or_refused(client, aws,
     }
 
     # Then each spelling of JSON we accept is validated, every other one refused unread
-    invalid = {
-        "type": "about:blank",
-        "title": "Bad Request",
-        "status": 400,
-        "detail": detail,
-        "message": detail,
-    }
+    invalid = bad_request(detail)
     expected = {repr(h): (400, PROBLEM, invalid) for h in ACCEPTED}
     expected |= {repr(h): (415, PROBLEM, UNSUPPORTED) for h in REFUSED}
     assert {
@@ -185,13 +186,7 @@ def test_values_that_only_look_right_are_refused(client, aws, field, value, deta
 
     answer = client.post("/v1/provider-users/registration", json=body)
 
-    assert answer.json() == {
-        "type": "about:blank",
-        "title": "Bad Request",
-        "status": 400,
-        "detail": detail,
-        "message": detail,
-    }
+    assert answer.json() == bad_request(detail)
     assert read_outbox(aws.outbox_dir) == []
 
 
