@@ -58,6 +58,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from handlers.app import create_app
+    from handlers.server import uvicorn_options
 
     stack = None
     host = "0.0.0.0"  # noqa: S104 - in AWS the container's port is what is published
@@ -82,6 +83,7 @@ def serve(settings: Settings) -> int:
             port=settings.port,
             proxy_headers=True,
             log_config=None,  # keep the logging configure_logging set up
+            **uvicorn_options(settings),
         )
     finally:
         if stack is not None:

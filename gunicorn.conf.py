@@ -1,7 +1,8 @@
 """gunicorn settings for the container: uvicorn workers serving the Connexion app.
 
 gunicorn itself reads WEB_CONCURRENCY (workers) and FORWARDED_ALLOW_IPS (trusted proxies);
-the port comes from the service's own settings.
+the port comes from the service's own settings. Our worker class adds the read deadline,
+keep-alive timeout and concurrency cap (handlers/server.py), as `provider-accounts serve` does.
 """
 
 from core.config import Settings
@@ -10,7 +11,7 @@ from core.metrics import start_metrics_server
 
 settings = Settings()
 bind = f"0.0.0.0:{settings.port}"
-worker_class = "uvicorn_worker.UvicornWorker"
+worker_class = "handlers.server.UvicornWorker"
 accesslog = None  # the app logs one line per request, with its request id
 graceful_timeout = 20
 timeout = 30

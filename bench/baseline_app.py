@@ -20,7 +20,7 @@ import yaml
 
 import handlers.recovery as recovery_handlers
 from handlers.app import SPEC_DIR, SPEC_FILE, create_app
-from handlers.middleware import floors_from_spec
+from handlers.spec_extensions import floors_from_spec
 
 FLOOR_SECONDS = floors_from_spec(yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text()))[
     "recovery.initiate_recovery"

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(16384, ge=1024)
     worker_threads: int = Field(10, ge=1, le=256)
+    request_read_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # Longer than the load balancer's idle timeout (60 s on an ALB by default), so the
+    # balancer, not this server, closes an idle connection it may be about to reuse.
+    keep_alive_timeout_seconds: float = Field(65.0, gt=0, le=4000)
+    max_concurrency: int = Field(1000, ge=1)
     local_seed_file: Path | None = None
 
     @field_validator("email_link_templates")

@@ -47,10 +47,12 @@ class NotFound(ServiceError):
     default_message = "Not found"
 
 
-class ConditionFailed(ServiceError):
-    """A conditional write lost: someone else changed the record first (services handle it)."""
+class ConditionFailed(Exception):
+    """A conditional write lost: someone else changed the record first (services handle it).
 
-    default_message = "The record changed concurrently"
+    An internal race signal, not a ServiceError: its text may name a record or a username, and
+    nothing promises it is fit for a client. Should one escape, it is an unexpected 500.
+    """
 
 
 class UpstreamUnavailable(ServiceError):

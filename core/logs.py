@@ -62,15 +62,26 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
-        """The record as one readable line (plus its traceback, if any)."""
-        line = super().format(record)
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The line itself, with the request's fields and control characters escaped."""
+        # A path holding %0A (a decoded newline) must not start a forged line of its own.
+        # Tracebacks are appended after this, with their own newlines.
+        line = escape_controls(super().formatMessage(record))
         extras = [
-            f"{field}={getattr(record, field)}"
+            f"{field}={escape_controls(str(getattr(record, field)))}"
             for field in ("method", "path", "status", "duration_ms")
             if getattr(record, field, None) is not None
         ]
         return f"{line} {' '.join(extras)}" if extras else line
+
+
+_CONTROLS = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
+_CONTROLS.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def escape_controls(text: str) -> str:
+    """Control characters written as escapes (\\n, \\x1b), so one record stays one line."""
+    return text.translate(_CONTROLS)
 
 
 HANDLER_NAME = "provider-accounts"

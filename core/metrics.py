@@ -21,6 +21,11 @@ AWS_ERRORS = Counter(
     "Failed AWS calls by service, operation and error code",
     ["service", "operation", "error"],
 )
+SERVER_ERRORS = Counter(
+    "provider_accounts_server_errors",
+    "Error answers with a 5xx status, by error class",
+    ["error"],
+)
 REQUEST_SECONDS = Histogram(
     "provider_accounts_request_duration_seconds",
     "Request latency by operation, with the response-time floor and without it",

@@ -120,11 +120,21 @@ class IdentityUser:
         return self.status == "FORCE_CHANGE_PASSWORD"
 
 
+_NOT_IN_ADDRESS = ' \t\r\n,;<>"\x00'
+
+
 @dataclass(frozen=True)
 class MailMessage:
-    """An email with a plain-text and an HTML part."""
+    """An email with a plain-text and an HTML part, to exactly one address."""
 
     to: str
     subject: str
     text: str
     html: str
+
+    def __post_init__(self) -> None:
+        # Checked here, whatever validated the address before: a CR or LF would inject mail
+        # headers, and a comma or a second @ would send one invitation to two inboxes.
+        to = self.to
+        if not isinstance(to, str) or to.count("@") != 1 or any(c in to for c in _NOT_IN_ADDRESS):
+            raise ValueError("a message goes to exactly one plain address")

@@ -52,6 +52,11 @@ RUNTIME_PERMISSIONS: tuple[Permission, ...] = (
     Permission("cognito-idp:AdminGetUser", ("user_pool",), "registering again"),
     Permission("cognito-idp:AdminCreateUser", ("user_pool",), "registration, recovery"),
     Permission("cognito-idp:AdminSetUserPassword", ("user_pool",), "a new invitation"),
+    Permission(
+        "cognito-idp:AdminUserGlobalSignOut",
+        ("user_pool",),
+        "before every delete: old refresh tokens stop working",
+    ),
     Permission("cognito-idp:AdminDeleteUser", ("user_pool",), "recovery"),
     Permission("cognito-idp:AdminInitiateAuth", ("user_pool",), "recovery's password check"),
     Permission("cognito-idp:DescribeUserPool", ("user_pool",), "readiness"),

@@ -16,10 +16,16 @@ class Argon2TokenHasher:
 
     def hash(self, secret: str) -> str:
         """An encoded argon2id hash with its own random salt."""
+        if not isinstance(secret, str):  # argon2 would hash bytes or fail on anything else
+            raise TypeError("only a string secret is hashed")
         return self._hasher.hash(secret)
 
     def verify(self, hashed: str, secret: str) -> bool:
-        """Whether the secret matches; a corrupt hash never matches."""
+        """Whether the secret matches; a corrupt hash or a non-string secret never does."""
+        # A number that slipped past validation must fail like a wrong token, not with an
+        # error that only a pending recovery (a stored hash) would reach.
+        if not isinstance(secret, str) or not isinstance(hashed, str):
+            return False
         try:
             return self._hasher.verify(hashed, secret)
         except (VerificationError, InvalidHashError):

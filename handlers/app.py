@@ -19,18 +19,24 @@ from core.wiring import Dependencies, build_services
 from handlers.auth import security_map
 from handlers.context import EXTENSION_KEY
 from handlers.errors import register_error_handlers
-from handlers.limits import attach_limiter, build_limiter, limited_function_resolver
+from handlers.limits import (
+    attach_limiter,
+    build_limiter,
+    limited_function_resolver,
+    limits_by_operation,
+)
 from handlers.middleware import (
     BodySizeLimitMiddleware,
+    RequestGuardMiddleware,
     ResponseFloorMiddleware,
     SecurityHeadersMiddleware,
-    floors_from_spec,
 )
 from handlers.observability import (
     LivenessMiddleware,
     OperationContextMiddleware,
     RequestContextMiddleware,
 )
+from handlers.spec_extensions import IP_LIMIT, body_operations, by_operation, floors_from_spec
 from handlers.validation import VALIDATORS
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
@@ -55,6 +61,7 @@ def create_app(
     spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
 
     limiter = build_limiter(settings)
+    limits = limits_by_operation(settings, by_operation(spec, IP_LIMIT, HANDLERS_PACKAGE))
     app = FlaskApp(__name__, specification_dir=SPEC_DIR)
     # Sync views run on a2wsgi's thread pool; Connexion offers no knob for its size.
     app._middleware_app.asgi_app = WSGIMiddleware(  # noqa: SLF001
@@ -63,7 +70,7 @@ def create_app(
     app.add_api(
         SPEC_FILE,
         resolver=RelativeResolver(
-            HANDLERS_PACKAGE, function_resolver=limited_function_resolver(limiter, settings)
+            HANDLERS_PACKAGE, function_resolver=limited_function_resolver(limiter, limits)
         ),
         strict_validation=True,
         validator_map=VALIDATORS,
@@ -101,6 +108,11 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
         max_age=600,
     )
     app.add_middleware(LivenessMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        body_operations=body_operations(spec),
+    )
     app.add_middleware(
         ResponseFloorMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

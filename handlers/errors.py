@@ -1,120 +1,196 @@
-"""One table from error to status, and one RFC 9457 problem+json renderer."""
+"""One table from error class to problem, and one RFC 9457 problem+json renderer.
+
+Every error answer of the service, whichever layer meets the error (Connexion's exception
+middleware, the Flask app inside it, or one of our raw ASGI middlewares), is built by
+`problem_for` from an entry of ERRORS; the three layers differ only in how they send it.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+import flask
 from connexion import FlaskApp
 from connexion.exceptions import OAuthProblem, ProblemException
 from connexion.http_facts import HTTP_STATUS_CODES
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.problem import problem
 from starlette.exceptions import HTTPException
+from starlette.types import Send
 
 from core import errors
+from core.metrics import SERVER_ERRORS
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_ERROR: dict[type[errors.ServiceError], int] = {
-    errors.InvalidRecoveryLink: 400,
-    errors.Unauthenticated: 401,
-    errors.RecaptchaFailed: 403,
-    errors.NotFound: 404,
-    errors.RateLimited: 429,
-    errors.UpstreamFailed: 500,
-    errors.UpstreamUnavailable: 503,
-}
+PROBLEM_JSON = "application/problem+json"
+UPSTREAM_RETRY_AFTER_SECONDS = 5
+BEARER_CHALLENGE = 'Bearer realm="provider-accounts"'
+UNEXPECTED_DETAIL = "An unexpected error occurred"
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
+    405: "Method Not Allowed",
     413: "Content Too Large",
+    415: "Unsupported Media Type",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
-UPSTREAM_RETRY_AFTER_SECONDS = 5
-BEARER_CHALLENGE = 'Bearer realm="provider-accounts"'
 
 
 class BodyTooLarge(Exception):
     """The request body went past the size limit while it was being read."""
 
 
-def render(
-    status: int, detail: str, headers: dict[str, str] | None = None, title: str | None = None
-) -> ConnexionResponse:
-    """A problem+json response; `message` repeats `detail` for clients that read only that."""
-    return problem(
-        status=status,
-        title=title or TITLES.get(status) or HTTP_STATUS_CODES.get(status, "Error"),
-        detail=detail,
-        headers=headers,
-        ext={"message": detail},
-    )
+class UnsupportedMediaType(Exception):
+    """The request body is not declared as exactly one application/json."""
 
 
-def _service_error(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    assert isinstance(error, errors.ServiceError)  # noqa: S101 - registered for this class only
-    status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(error, cls)), 500)
-    headers: dict[str, str] = {}
-    if isinstance(error, errors.Unauthenticated):
-        headers["WWW-Authenticate"] = BEARER_CHALLENGE
-    elif isinstance(error, errors.RateLimited):
-        headers["Retry-After"] = str(error.retry_after)
-    elif isinstance(error, errors.UpstreamUnavailable):
-        headers["Retry-After"] = str(UPSTREAM_RETRY_AFTER_SECONDS)
+def _no_headers(_error: BaseException) -> dict[str, str]:
+    return {}
+
+
+def _bearer_challenge(_error: BaseException) -> dict[str, str]:
+    return {"WWW-Authenticate": BEARER_CHALLENGE}
+
+
+def _own_headers(error: BaseException) -> dict[str, str]:
+    """The headers an HTTP error carries itself (the Allow of a 405)."""
+    return dict(getattr(error, "headers", None) or {})
+
+
+def _retry_after(error: BaseException) -> dict[str, str]:
+    return {"Retry-After": str(getattr(error, "retry_after", UPSTREAM_RETRY_AFTER_SECONDS))}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How one class of error is answered.
+
+    status None takes the exception's own status_code (Starlette's and Connexion's HTTP
+    errors carry one); detail None takes the error's own client-safe message.
+    """
+
+    status: int | None
+    detail: str | None = None
+    headers: Callable[[BaseException], dict[str, str]] = field(default=_no_headers)
+
+
+ERRORS: dict[type[BaseException], Entry] = {
+    errors.InvalidRecoveryLink: Entry(400),
+    errors.Unauthenticated: Entry(401, headers=_bearer_challenge),
+    OAuthProblem: Entry(401, headers=_bearer_challenge),  # Connexion's own missing-token 401
+    errors.RecaptchaFailed: Entry(403),
+    errors.NotFound: Entry(404),
+    BodyTooLarge: Entry(413, "The request body is larger than the limit"),
+    UnsupportedMediaType: Entry(415, "The request body must be sent as application/json"),
+    errors.RateLimited: Entry(429, headers=_retry_after),
+    errors.UpstreamFailed: Entry(500),
+    errors.UpstreamUnavailable: Entry(503, headers=_retry_after),
+    errors.ServiceError: Entry(500),
+    # Connexion's validation problems, routing's 404/405: their details are ours or generic.
+    HTTPException: Entry(None, headers=_own_headers),
+    Exception: Entry(500, UNEXPECTED_DETAIL),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rendered problem: status, headers (Content-Type included) and JSON body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def entry_for(error: BaseException) -> Entry:
+    """The entry of the error's most specific class in the table."""
+    return next(ERRORS[cls] for cls in type(error).__mro__ if cls in ERRORS)
+
+
+def problem_for(error: BaseException) -> Problem:
+    """The one problem+json rendering of any error; logs server errors, never client ones.
+
+    `message` repeats `detail` for clients (CompactConnect's frontend) that read only that.
+    """
+    entry = entry_for(error)
+    status = entry.status or int(getattr(error, "status_code", 500))
+    detail = entry.detail or _detail(error, status)
     if status >= 500:
-        # The cause's text can quote an email address: aws_call already logged its code.
-        log.error("request failed: %s", type(error).__name__)
-    return render(status, error.message, headers)
-
-
-def _unauthorized(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    detail = getattr(error, "detail", None) or "Authentication required"
-    return render(401, str(detail), {"WWW-Authenticate": BEARER_CHALLENGE})
-
-
-def _http_problem(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    # Connexion's own problems (validation, routing, content type) and Starlette's HTTP errors,
-    # rendered like ours so every problem body has the same members.
-    assert isinstance(error, HTTPException)  # noqa: S101 - registered for this class only
-    title = getattr(error, "title", None)
-    detail = str(error.detail or title or HTTP_STATUS_CODES.get(error.status_code, "Error"))
-    # A parameter's jsonschema error goes on to print the whole schema: keep its first paragraph.
-    detail = detail.split("\n\n", 1)[0]
-    log.info("client problem %d: %s", error.status_code, type(error).__name__)
-    return render(error.status_code, detail, dict(error.headers or {}), title)
-
-
-def _body_too_large(_request: ConnexionRequest, _error: Exception) -> ConnexionResponse:
-    return render(413, "The request body is larger than the limit")
-
-
-def _unexpected(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    # The body says nothing about internals; the log has the traceback.
-    log.error("unexpected error: %s", type(error).__name__, exc_info=error)
-    return render(500, "An unexpected error occurred")
-
-
-def register_error_handlers(app: FlaskApp) -> None:
-    """Map every error the core raises (and any other exception) to a problem response."""
-    app.add_error_handler(errors.ServiceError, _service_error)
-    app.add_error_handler(OAuthProblem, _unauthorized)  # Connexion's own 401s
-    app.add_error_handler(ProblemException, _http_problem)
-    app.add_error_handler(HTTPException, _http_problem)
-    app.add_error_handler(BodyTooLarge, _body_too_large)
-    app.add_error_handler(Exception, _unexpected)
-
-
-def problem_body(status: int, detail: str) -> dict[str, Any]:
-    """The JSON body of a problem, for responses built outside Connexion."""
-    return {
+        SERVER_ERRORS.labels(type(error).__name__).inc()
+        # A ServiceError's cause can quote an email address (aws_call already logged its
+        # code); only an unexpected exception gets its traceback logged.
+        traceback = error if entry.detail == UNEXPECTED_DETAIL else None
+        log.error("request failed: %s", type(error).__name__, exc_info=traceback)
+    else:
+        log.info("client problem %d: %s", status, type(error).__name__)
+    body = {
         "type": "about:blank",
-        "title": TITLES.get(status, "Error"),
+        "title": _title(error, status),
         "status": status,
         "detail": detail,
         "message": detail,
     }
+    headers = {**entry.headers(error), "Content-Type": PROBLEM_JSON}
+    return Problem(status, headers, json.dumps(body).encode())
+
+
+def _title(error: BaseException, status: int) -> str:
+    own = getattr(error, "title", None)  # Connexion's problems carry one
+    return (
+        TITLES.get(status)
+        or (own if isinstance(own, str) else None)
+        or (HTTP_STATUS_CODES.get(status, "Error"))
+    )
+
+
+def _detail(error: BaseException, status: int) -> str:
+    if isinstance(error, errors.ServiceError):
+        return error.message
+    if status >= 500:  # a server-side HTTPException's detail could describe internals
+        return UNEXPECTED_DETAIL
+    detail = str(getattr(error, "detail", None) or _title(error, status))
+    # A parameter's jsonschema error goes on to print the whole schema: keep its first paragraph.
+    return detail.split("\n\n", 1)[0]
+
+
+def connexion_response(_request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    """The problem as Connexion's exception middleware sends it."""
+    problem = problem_for(error)
+    return ConnexionResponse(
+        status_code=problem.status,
+        mimetype=PROBLEM_JSON,
+        content_type=PROBLEM_JSON,
+        body=problem.body,
+        headers=problem.headers,
+    )
+
+
+def flask_response(error: BaseException) -> flask.Response:
+    """The problem as a Flask view (or Flask error handler) returns it."""
+    problem = problem_for(error)
+    return flask.Response(problem.body, status=problem.status, headers=problem.headers)
+
+
+async def send_problem(send: Send, error: BaseException) -> None:
+    """The problem sent straight from a raw ASGI middleware; the connection closes after it."""
+    problem = problem_for(error)
+    headers = [(name.lower().encode(), value.encode()) for name, value in problem.headers.items()]
+    headers += [
+        (b"content-length", str(len(problem.body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": problem.body})
+
+
+def register_error_handlers(app: FlaskApp) -> None:
+    """Send every error (Connexion's own included) through the one table and renderer."""
+    # ProblemException too: Connexion registers its own renderer for that class.
+    for error_class in [*ERRORS, ProblemException]:
+        app.add_error_handler(error_class, connexion_response)

@@ -1,5 +1,6 @@
 """Per-IP rate limits with flask-limiter, on the Flask app inside Connexion.
 
+Each operation's limit is declared in the spec (`x-rate-limit-per-ip` names its setting).
 Limits apply after Connexion's validation, so malformed requests do not count. The client
 address is what uvicorn's trusted proxy handling put in the ASGI scope (FORWARDED_ALLOW_IPS).
 """
@@ -17,17 +18,10 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
-from core import log_context
+from core import errors, log_context
 from core.config import Settings
 from core.metrics import RATE_LIMITED
-from handlers.errors import problem_body
-
-# Handler function → the setting holding its per-IP limit.
-LIMIT_SETTING_BY_HANDLER = {
-    "handlers.registration.register_provider": "registration_ip_limit",
-    "handlers.recovery.initiate_recovery": "initiate_recovery_ip_limit",
-    "handlers.recovery.verify_recovery": "verify_recovery_ip_limit",
-}
+from handlers.errors import flask_response
 
 
 def build_limiter(settings: Settings) -> Limiter | None:
@@ -43,8 +37,16 @@ def build_limiter(settings: Settings) -> Limiter | None:
     )
 
 
+def limits_by_operation(settings: Settings, setting_by_operation: dict[str, str]) -> dict[str, str]:
+    """operation → its limit ("3 per 15 minutes"), from the settings the spec names."""
+    return {
+        operation: getattr(settings, name.lower())
+        for operation, name in setting_by_operation.items()
+    }
+
+
 def limited_function_resolver(
-    limiter: Limiter | None, settings: Settings
+    limiter: Limiter | None, limits: dict[str, str]
 ) -> Callable[[str], Callable[..., Any]]:
     """Resolve an operation's handler, wrapped in its per-IP limit if it has one.
 
@@ -57,9 +59,8 @@ def limited_function_resolver(
     def resolve(name: str) -> Callable[..., Any]:
         if name not in resolved:
             function = utils.get_function_from_name(name)
-            setting = LIMIT_SETTING_BY_HANDLER.get(name)
-            if limiter is not None and setting is not None:
-                function = limiter.limit(getattr(settings, setting))(function)
+            if limiter is not None and name in limits:
+                function = limiter.limit(limits[name])(function)
             resolved[name] = function
         return resolved[name]
 
@@ -77,11 +78,7 @@ def attach_limiter(limiter: Limiter | None, flask_app: flask.Flask) -> None:
         RATE_LIMITED.labels(f"ip_{operation}").inc()
         current = limiter.current_limit
         wait = math.ceil(current.reset_at - time.time()) if current else 60
-        response = flask.jsonify(problem_body(429, "Too many requests; try again later"))
-        response.status_code = 429
-        response.headers["Content-Type"] = "application/problem+json"
-        response.headers["Retry-After"] = str(max(1, wait))
-        return response
+        return flask_response(errors.RateLimited(retry_after=wait))
 
     # Connexion would turn the 429 into its own problem and drop Retry-After.
     flask_app.register_error_handler(429, too_many_requests)

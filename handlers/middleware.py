@@ -1,19 +1,35 @@
-"""ASGI middlewares: response-time floors and the request-body size limit."""
+"""ASGI middlewares: request guards, response-time floors and the request-body size limit."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.metrics import REQUEST_SECONDS
-from handlers.errors import BodyTooLarge, problem_body
+from handlers.errors import BodyTooLarge, UnsupportedMediaType, send_problem
 
 ROUTING = "connexion_routing"
 # Where the floor layer leaves, in scope["extensions"], the seconds spent before the floor.
 WORK_SECONDS = "provider_accounts.work_seconds"
+
+
+class HttpMiddleware:
+    """Base of our ASGI middlewares: lifespan and other non-HTTP scopes pass straight through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
+        raise NotImplementedError
 
 
 def operation_id(scope: Scope) -> str | None:
@@ -21,7 +37,7 @@ def operation_id(scope: Scope) -> str | None:
     return scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")  # type: ignore[no-any-return]
 
 
-class ResponseFloorMiddleware:
+class ResponseFloorMiddleware(HttpMiddleware):
     """Holds each response of an operation until its floor (seconds since arrival) has passed.
 
     A floor makes every outcome of an operation take the same time, so timing cannot tell
@@ -31,14 +47,12 @@ class ResponseFloorMiddleware:
     """
 
     def __init__(self, app: ASGIApp, floors: dict[str, float], enabled: bool = True) -> None:
-        self.app = app
+        super().__init__(app)
         self.floors = floors
         self.enabled = enabled
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
         loop = asyncio.get_running_loop()
         arrived = loop.time()
         # Connexion's routing writes the operation into scope["extensions"] of a shallow copy of
@@ -64,19 +78,18 @@ class ResponseFloorMiddleware:
         await self.app(scope, receive, send_after_floor)
 
 
-class SecurityHeadersMiddleware:
-    """Headers on every response; account responses are never stored by any cache."""
+class SecurityHeadersMiddleware(HttpMiddleware):
+    """Headers on every response; account responses are never stored by any cache.
+
+    Redirects (a trailing slash) point to a path on the same origin: an absolute Location
+    would be built from the request's Host header, which the caller chooses.
+    """
 
     COMMON = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
     ACCOUNT_PREFIX = "/v1/provider-users/"
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
         extra = list(self.COMMON)
         if scope.get("path", "").startswith(self.ACCOUNT_PREFIX):
             extra.append((b"cache-control", b"no-store"))
@@ -84,27 +97,38 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {name for name, _ in extra}
-                kept = [(n, v) for n, v in message.get("headers", []) if n.lower() not in names]
+                kept = [
+                    (n, relative_location(v) if n.lower() == b"location" else v)
+                    for n, v in message.get("headers", [])
+                    if n.lower() not in names
+                ]
                 message = {**message, "headers": kept + extra}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-class BodySizeLimitMiddleware:
+def relative_location(value: bytes) -> bytes:
+    """The path (and query) of an absolute http(s) URL; anything else unchanged."""
+    scheme, separator, rest = value.partition(b"://")
+    if not separator or scheme.lower() not in (b"http", b"https"):
+        return value
+    path = rest.partition(b"/")[1:]
+    return b"".join(path) or b"/"
+
+
+class BodySizeLimitMiddleware(HttpMiddleware):
     """Answers 413 for bodies over the limit before anything parses or validates them."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await _send_problem(send, 413, "The request body is larger than the limit")
+            await send_problem(send, BodyTooLarge())
             return
         seen = 0
 
@@ -130,29 +154,55 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_problem(send: Send, status: int, detail: str) -> None:
-    body = json.dumps(problem_body(status, detail)).encode()
-    headers: list[tuple[bytes, bytes]] = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+class RequestGuardMiddleware(HttpMiddleware):
+    """The outermost check of what a request may look like before anything routes or parses it.
 
-
-def floors_from_spec(spec: dict[str, Any], package: str = "") -> dict[str, float]:
-    """operationId → x-response-floor-seconds, for every operation that declares one.
-
-    Routing names an operation as its resolver does: RelativeResolver("handlers") turns
-    "registration.register_provider" into "handlers.registration.register_provider", so pass
-    the same package to key the floors the way the middleware will look them up.
+    Connexion reads only the first Content-Type and matches validators case-sensitively, while
+    the WSGI bridge joins repeated headers and Flask parses the body anyway: a body declared as
+    `application/JSON` plus `+json` used to reach handlers unvalidated. So a request with a
+    body (any request declaring one, and any to an operation that takes one; other methods
+    still get their 405) must carry exactly one Content-Type,
+    application/json (utf-8 at most), which is then passed on in its canonical spelling.
+    Paths holding `//` are refused: routing and Flask read them differently.
     """
-    prefix = f"{package}." if package else ""
-    floors: dict[str, float] = {}
-    for path_item in spec.get("paths", {}).values():
-        for operation in path_item.values():
-            if isinstance(operation, dict) and "x-response-floor-seconds" in operation:
-                seconds = float(operation["x-response-floor-seconds"])
-                floors[prefix + operation["operationId"]] = seconds
-    return floors
+
+    CANONICAL = b"application/json"
+
+    def __init__(self, app: ASGIApp, body_operations: frozenset[tuple[str, str]]) -> None:
+        super().__init__(app)
+        self.body_operations = body_operations
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
+        if "//" in scope.get("path", ""):
+            await send_problem(send, HTTPException(404, "Not found"))
+            return
+        operation = (scope["method"], scope.get("path", "").rstrip("/"))
+        if operation in self.body_operations or _declares_body(scope):
+            types = [value for name, value in scope["headers"] if name == b"content-type"]
+            if len(types) != 1 or not is_json_media_type(types[0]):
+                await send_problem(send, UnsupportedMediaType())
+                return
+            headers = [(n, v) for n, v in scope["headers"] if n != b"content-type"]
+            scope["headers"] = [*headers, (b"content-type", self.CANONICAL)]
+        await self.app(scope, receive, send)
+
+
+def _declares_body(scope: Scope) -> bool:
+    """Whether the request says a body follows (a non-zero length, or chunks)."""
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+def is_json_media_type(value: bytes) -> bool:
+    """application/json in any letter case, with no parameter but charset=utf-8."""
+    media_type, *parameters = value.decode("latin-1").split(";")
+    if media_type.strip().lower() != "application/json":
+        return False
+    for parameter in parameters:
+        name, _, setting = parameter.partition("=")
+        if name.strip().lower() != "charset" or setting.strip().strip('"').lower() != "utf-8":
+            return False
+    return True

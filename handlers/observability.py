@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import log_context
 from handlers.health import get_health
-from handlers.middleware import WORK_SECONDS, operation_id
+from handlers.middleware import WORK_SECONDS, HttpMiddleware, operation_id
 
 log = logging.getLogger("provider_accounts.requests")
 REQUEST_ID_HEADER = b"x-request-id"
@@ -20,16 +20,11 @@ REQUEST_ID_HEADER = b"x-request-id"
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-class RequestContextMiddleware:
+class RequestContextMiddleware(HttpMiddleware):
     """Gives every request an id (the caller's X-Request-Id if valid), returns it, logs once."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
         request_id = _request_id(scope)
         # Inner layers (and the Flask view) see the canonical id in the headers too.
         scope["headers"] = [(n, v) for n, v in scope["headers"] if n != REQUEST_ID_HEADER] + [

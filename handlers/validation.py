@@ -15,7 +15,7 @@ from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
-from jsonschema import Draft4Validator, FormatChecker, ValidationError
+from jsonschema import Draft4Validator, FormatChecker, ValidationError, validators
 
 # ASCII dot-atom only: SES and Cognito refuse anything else, and a refusal after a license
 # matched (a 500) where a mismatch gets a 200 would tell the two apart.
@@ -23,6 +23,10 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_LOCAL_PART_MAX = 64  # RFC 5321 section 4.5.3.1.1
+# An unescaped `$` outside brackets: ECMA-262's end of input, Python's "end or before a final
+# newline". Our spec's patterns use none inside brackets.
+_DOLLAR = re.compile(r"(?<!\\)\$")
 
 FORMAT_CHECKER = FormatChecker(formats=list(Draft4Validator.FORMAT_CHECKER.checkers))
 
@@ -40,22 +44,39 @@ def _is_date(value: object) -> bool:
 
 @FORMAT_CHECKER.checks("email")
 def _is_email(value: object) -> bool:
-    """An ASCII address local@domain.tld, the whole string."""
-    return not isinstance(value, str) or bool(_EMAIL.fullmatch(value))
+    """An ASCII address local@domain.tld, the whole string, its local part at most 64 long."""
+    if not isinstance(value, str):
+        return True
+    return bool(_EMAIL.fullmatch(value)) and len(value.rpartition("@")[0]) <= _LOCAL_PART_MAX
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, _schema: dict[str, Any]) -> Any:
+    """JSON Schema's `pattern` with ECMA-262's `$`: "4821\\n" does not match ^[0-9]{4}$."""
+    if validator.is_type(instance, "string") and not re.search(
+        _DOLLAR.sub(r"\\Z", pattern), instance
+    ):
+        yield ValidationError(f"does not match {pattern!r}")  # never quotes the value
+
+
+RequestValidator = validators.extend(Draft4RequestValidator, {"pattern": _ecma_pattern})
 
 
 class SafeJSONBodyValidator(JSONRequestBodyValidator):
     """JSON body validation with real date/email checks and messages free of input values."""
 
     @property
-    def _validator(self) -> Draft4RequestValidator:
-        return Draft4RequestValidator(self._schema, format_checker=FORMAT_CHECKER)
+    def _validator(self) -> Any:
+        return RequestValidator(self._schema, format_checker=FORMAT_CHECKER)
 
     async def _parse(self, stream: Any, scope: Any) -> Any:
         try:
             return await super()._parse(stream, scope)
         except UnicodeDecodeError:
             raise BadRequestProblem(detail="The request body is not valid UTF-8") from None
+        # json.loads raises RecursionError for ~1,000 nested arrays and ValueError for
+        # integers of 4,300+ digits: neither is a JSONDecodeError, which Connexion maps.
+        except (RecursionError, ValueError):
+            raise BadRequestProblem(detail="The request body is not valid JSON") from None
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if body is None:
@@ -70,8 +91,10 @@ def describe(error: ValidationError) -> str:
     """A message naming the field and the broken rule, never the submitted value."""
     field = ".".join(str(part) for part in error.absolute_path) or "body"
     rule, expected = error.validator, error.validator_value
-    if rule in ("required", "additionalProperties"):
+    if rule == "required":  # names a property of the schema, not of the request
         return str(error.message)
+    if rule == "additionalProperties":  # never echo the caller's own field names
+        return f"'{field}' has properties that are not allowed"
     if rule in ("oneOf", "anyOf"):
         return "licenseType is not one of the compact's license types"
     messages = {

@@ -81,7 +81,16 @@ class CognitoIdentity:
             )
 
     def delete_user(self, username: str) -> None:
-        """Delete the user; a user already gone is not an error."""
+        """Sign the user out everywhere, then delete it; a user already gone is not an error."""
+        # Deleting alone leaves refresh tokens that Cognito may honour for a while, and whoever
+        # holds a lost device holds them; a global sign-out revokes every one of them first.
+        with aws_call("cognito-idp", "AdminUserGlobalSignOut"):
+            try:
+                self._client.admin_user_global_sign_out(UserPoolId=self._pool, Username=username)
+            except ClientError as error:
+                if error_code(error) == "UserNotFoundException":
+                    return
+                raise
         with aws_call("cognito-idp", "AdminDeleteUser"):
             try:
                 self._client.admin_delete_user(UserPoolId=self._pool, Username=username)

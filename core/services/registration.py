@@ -149,7 +149,8 @@ def _create_account(
         _undo_user(deps.identity, email, created)
         deps.providers.release_claim(provider, claim_id)
         return "in_progress"
-    except ServiceError:
+    except Exception:
+        # Any failure, not only a dependency's: a user left behind would hold the email.
         _undo_user(deps.identity, email, created)
         raise
     _drop_replaced_user(provider, email, deps.identity)

@@ -104,6 +104,48 @@ def test_delete_user_is_idempotent(identity: CognitoIdentity) -> None:
     assert identity.get_user(EMAIL) is None
 
 
+def test_delete_user_first_revokes_the_users_refresh_tokens(
+    identity: CognitoIdentity, pool: Pool
+) -> None:
+    # Given a signed-in user holding a refresh token (what a lost device keeps)
+    identity.create_user(EMAIL, ATTRIBUTES, TEMPORARY)
+    sign_in_first_time(pool, TEMPORARY, PERMANENT)
+    signed_in = pool.cognito.admin_initiate_auth(
+        UserPoolId=pool.pool_id,
+        ClientId=pool.client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": EMAIL, "PASSWORD": PERMANENT},
+    )
+    refresh_token = signed_in["AuthenticationResult"]["RefreshToken"]
+
+    def refresh() -> dict[str, Any]:
+        return pool.cognito.admin_initiate_auth(  # type: ignore[no-any-return]
+            UserPoolId=pool.pool_id,
+            ClientId=pool.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )
+
+    assert "IdToken" in refresh()["AuthenticationResult"]
+    # When the user is deleted and recreated under the same name, as recovery does
+    identity.delete_user(EMAIL)
+    identity.create_user(EMAIL, ATTRIBUTES, TEMPORARY)
+
+    # Then the old refresh token mints no token any more
+    with pytest.raises(pool.cognito.exceptions.NotAuthorizedException):
+        refresh()
+
+
+def test_delete_user_signs_out_before_it_deletes() -> None:
+    client = boto3.client("cognito-idp", region_name=REGION)
+    with Stubber(client) as stub:
+        expected = {"UserPoolId": "pool", "Username": EMAIL}
+        stub.add_response("admin_user_global_sign_out", {}, expected)
+        stub.add_response("admin_delete_user", {}, expected)
+        CognitoIdentity(client, "pool", "app").delete_user(EMAIL)
+        stub.assert_no_pending_responses()
+
+
 def test_set_temporary_password_forces_a_change_at_next_sign_in(
     identity: CognitoIdentity, pool: Pool
 ) -> None:

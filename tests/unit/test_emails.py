@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from core import emails
+from core.models import MailMessage
 
 LINKS = emails.Links("https://app.example.test/")
 PAGE = (
@@ -222,3 +223,21 @@ def test_emails_carry_the_compactconnect_links() -> None:
     )
     assert "yourself at https://cc.example.test/MfaResetStart.\n" in message.text
     assert a("https://cc.example.test/Dashboard?bypass=login-practitioner") in message.html
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "quillon@example.test\r\nBcc: x@example.test",
+        "quillon@example.test\nBcc: x@example.test",
+        "quillon@example.test,x@example.test",
+        "quillon@example.test; x@example.test",
+        "Quillon <quillon@example.test>",
+        "quillon@example.test x@example.test",
+        "no-at-sign.example.test",
+        0,
+    ],
+)
+def test_a_message_goes_to_exactly_one_plain_address(to: object) -> None:
+    with pytest.raises(ValueError, match="exactly one plain address"):
+        MailMessage(to=to, subject="s", text="t", html="h")  # type: ignore[arg-type]

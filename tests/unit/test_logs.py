@@ -65,3 +65,41 @@ def test_the_text_line_shows_the_request_id_and_the_request_fields() -> None:
 
     assert "[req-7] provider_accounts.outcomes: request completed" in line
     assert line.endswith("method=GET path=/v1/health status=200 duration_ms=1.5")
+
+
+def test_a_text_line_cannot_be_split_by_control_characters_in_the_path() -> None:
+    # Given a request whose path held %0A and %0D (uvicorn decodes them) and an escape code
+    entry = record(
+        "request completed",
+        method="GET",
+        path="/v1/x\r\n2026-11-25 INFO [-] forged: admin signed in\x1b[2J",
+        status=404,
+        duration_ms=1.0,
+    )
+    RequestContextFilter().filter(entry)
+
+    # When it is written as text
+    line = TextFormatter().format(entry)
+
+    # Then it stays one line, the characters written as escapes
+    assert line.splitlines() == [line]
+    assert line.endswith(
+        "path=/v1/x\\r\\n2026-11-25 INFO [-] forged: admin signed in\\x1b[2J status=404 "
+        "duration_ms=1.0"
+    )
+
+
+def test_a_text_line_keeps_the_traceback_on_lines_of_its_own() -> None:
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        import sys
+
+        entry = record("failed\nforged")
+        entry.exc_info = sys.exc_info()
+    RequestContextFilter().filter(entry)
+
+    lines = TextFormatter().format(entry).splitlines()
+
+    assert lines[0].endswith("failed\\nforged")
+    assert lines[-1] == "RuntimeError: boom"

@@ -103,3 +103,14 @@ def test_a_tampered_hash_never_verifies(hasher: Argon2TokenHasher) -> None:
     tampered = hashed[:-10] + swapped + hashed[-9:]
     # Then it does not verify the token
     assert hasher.verify(tampered, "token") is False
+
+
+@pytest.mark.parametrize("secret", [0, 4821, None, b"token", ["token"]])
+def test_the_token_hasher_refuses_a_secret_that_is_not_a_string(secret: object) -> None:
+    hasher = Argon2TokenHasher(time_cost=1, memory_cost_kib=1024, parallelism=1)
+    stored = hasher.hash("0")
+
+    # A token that slipped past validation fails like a wrong one, never with an error
+    assert hasher.verify(stored, secret) is False  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        hasher.hash(secret)  # type: ignore[arg-type]

@@ -71,6 +71,23 @@ def test_sessions_from_before_a_recovery_are_refused_and_later_ones_accepted(
     # Then a session that began a second earlier is over
     with pytest.raises(Unauthenticated, match="ended when the account was recovered"):
         get_profile(claims(registered, RECOVERY - timedelta(seconds=1)), deps)
-    # And one that began in the same second (auth_time has whole seconds) or later is fine
-    get_profile(claims(registered, RECOVERY.replace(microsecond=0)), deps)
+    # And so is one from the recovery's own second: auth_time has whole seconds, so a
+    # sign-in at 21:00:00.3 (before the claim at 21:00:00.7) reads 21:00:00
+    with pytest.raises(Unauthenticated, match="ended when the account was recovered"):
+        get_profile(claims(registered, RECOVERY.replace(microsecond=0)), deps)
+    # While one from the next whole second on is fine
+    get_profile(claims(registered, RECOVERY.replace(microsecond=0) + timedelta(seconds=1)), deps)
     get_profile(claims(registered, RECOVERY + timedelta(minutes=5)), deps)
+
+
+def test_a_cut_off_on_a_whole_second_accepts_sessions_from_that_second(
+    deps: ProfileDeps, providers: FakeProviderStore, registered: Provider
+) -> None:
+    # Given a cut-off with no fraction of a second
+    whole = RECOVERY.replace(microsecond=0)
+    providers.add(replace(registered, recovered_at=whole))
+
+    # Then a session from that very second is not earlier than it
+    get_profile(claims(registered, whole), deps)
+    with pytest.raises(Unauthenticated):
+        get_profile(claims(registered, whole - timedelta(seconds=1)), deps)

@@ -519,7 +519,9 @@ def test_a_registered_provider_without_a_user_may_not_take_another_email(
     assert outcomes() == [("registration", "already_registered")]
 
 
-@pytest.mark.parametrize("error", [UpstreamUnavailable(), UpstreamFailed()])
+@pytest.mark.parametrize(
+    "error", [UpstreamUnavailable(), UpstreamFailed(), ValueError("not a service error")]
+)
 def test_a_failed_table_write_deletes_the_new_user_and_propagates(
     error: Exception,
     registration_deps: RegistrationDeps,

@@ -1,0 +1,84 @@
+"""uvicorn as the service runs it: a read deadline per request, keep-alive and a concurrency cap.
+
+uvicorn never times out a request that is still arriving: a client sending one byte of its
+headers (or body) every few seconds, or a connection that never sends anything, is held
+forever. Our protocol gives each request a deadline from its first byte (or from the
+connection's opening) until its body is complete, then closes the connection. Between
+requests, uvicorn's keep-alive timeout closes idle connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn_worker
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from core.config import Settings
+
+
+class ReadDeadlineProtocol(HttpToolsProtocol):
+    """httptools' protocol, closing a connection whose request is not in within the deadline."""
+
+    read_timeout_seconds = 10.0  # set per server by read_deadline_protocol
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the first request's deadline as soon as the connection opens."""
+        self._deadline: asyncio.TimerHandle | None = None
+        super().connection_made(transport)
+        self._start_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes of a new request (after a response) start its deadline."""
+        if self.cycle is not None and self.cycle.response_complete:
+            self._start_deadline()
+        super().data_received(data)
+
+    def on_message_complete(self) -> None:
+        """The whole request is in: what follows is the application's time, not the client's."""
+        self._stop_deadline()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """No deadline outlives its connection."""
+        self._stop_deadline()
+        super().connection_lost(exc)
+
+    def _start_deadline(self) -> None:
+        if self._deadline is None:
+            self._deadline = self.loop.call_later(self.read_timeout_seconds, self._too_slow)
+
+    def _stop_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def read_deadline_protocol(seconds: float) -> type[ReadDeadlineProtocol]:
+    """The protocol class with this read deadline (uvicorn builds one instance a connection)."""
+    return type("ReadDeadlineProtocol", (ReadDeadlineProtocol,), {"read_timeout_seconds": seconds})
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn settings shared by `provider-accounts serve` and the container's workers."""
+    return {
+        "http": read_deadline_protocol(settings.request_read_timeout_seconds),
+        "timeout_keep_alive": settings.keep_alive_timeout_seconds,
+        # Past this many connections and requests in flight, uvicorn answers 503 at once.
+        "limit_concurrency": settings.max_concurrency,
+    }
+
+
+class UvicornWorker(uvicorn_worker.UvicornWorker):
+    """gunicorn's uvicorn worker with the service's own server settings."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The base class builds its uvicorn Config in __init__ from CONFIG_KWARGS.
+        self.CONFIG_KWARGS = {**self.CONFIG_KWARGS, **uvicorn_options(Settings())}
+        super().__init__(*args, **kwargs)

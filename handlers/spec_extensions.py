@@ -1,0 +1,40 @@
+"""What the app reads from the spec itself: `x-` extensions per operation, body operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FLOOR = "x-response-floor-seconds"
+IP_LIMIT = "x-rate-limit-per-ip"  # names the setting that holds the operation's per-IP limit
+
+
+def by_operation(spec: dict[str, Any], extension: str, package: str = "") -> dict[str, Any]:
+    """operationId → the extension's value, for every operation that declares it.
+
+    Routing names an operation as its resolver does: RelativeResolver("handlers") turns
+    "registration.register_provider" into "handlers.registration.register_provider", so pass
+    the same package to key the values the way they will be looked up.
+    """
+    prefix = f"{package}." if package else ""
+    found: dict[str, Any] = {}
+    for path_item in spec.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and extension in operation:
+                found[prefix + operation["operationId"]] = operation[extension]
+    return found
+
+
+def floors_from_spec(spec: dict[str, Any], package: str = "") -> dict[str, float]:
+    """operationId → its response-time floor in seconds."""
+    return {name: float(value) for name, value in by_operation(spec, FLOOR, package).items()}
+
+
+def body_operations(spec: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """(METHOD, full path) of every operation that takes a request body."""
+    base = spec.get("servers", [{}])[0].get("url", "").rstrip("/")
+    return frozenset(
+        (method.upper(), base + path)
+        for path, path_item in spec.get("paths", {}).items()
+        for method, operation in path_item.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    )

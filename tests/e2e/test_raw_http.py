@@ -1,0 +1,192 @@
+"""The real server over raw sockets: odd headers and paths, slow and idle clients, a full house."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.conftest import Server, start_server, stop_server
+from tests.support.data import ALICE
+
+pytestmark = pytest.mark.e2e
+
+READ_TIMEOUT = 2.0
+KEEP_ALIVE = 2.0
+MAX_CONCURRENCY = 20
+# How long a closed connection may take to show as closed, beyond its timeout, on a busy box.
+SLACK = 3.0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real server with short timeouts and a small concurrency cap."""
+    running = start_server(
+        tmp_path_factory.mktemp("raw-http"),
+        {
+            "REQUEST_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
+            "KEEP_ALIVE_TIMEOUT_SECONDS": str(KEEP_ALIVE),
+            "MAX_CONCURRENCY": str(MAX_CONCURRENCY),
+        },
+    )
+    try:
+        yield running
+    finally:
+        stop_server(running.process)
+
+
+def connect(server: Server) -> socket.socket:
+    address = urlsplit(server.api_url)
+    return socket.create_connection((address.hostname, address.port), timeout=10)
+
+
+def exchange(server: Server, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes; the status, headers and body of the answer (read to the close)."""
+    with connect(server) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+            head, _, body = received.partition(b"\r\n\r\n")
+            length = [
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ]
+            if length and len(body) >= length[0]:
+                break
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def seconds_until_closed(connection: socket.socket, dribble: bytes = b"") -> float:
+    """Send `dribble` one byte every half second (if any) and time how long until EOF."""
+    started = time.monotonic()
+    connection.settimeout(0.5)
+    sent = 0
+    while time.monotonic() - started < READ_TIMEOUT + KEEP_ALIVE + 10:
+        if sent < len(dribble):
+            try:
+                connection.sendall(dribble[sent : sent + 1])
+            except OSError:  # reset: closed
+                return time.monotonic() - started
+            sent += 1
+        try:
+            if connection.recv(65536) == b"":
+                return time.monotonic() - started
+        except TimeoutError:
+            continue
+        except OSError:
+            return time.monotonic() - started
+    return float("inf")
+
+
+def test_two_content_type_headers_are_refused_before_validation(server: Server) -> None:
+    # Given a verifyRecovery body whose token is a number, declared as JSON twice over
+    body = json.dumps(
+        {
+            "compact": "aslp",
+            "providerId": ALICE["providerId"],
+            "recoveryToken": 0,
+            "recaptchaToken": "ok",
+        }
+    ).encode()
+    request = (
+        b"POST /v1/provider-users/verifyRecovery HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/JSON\r\nContent-Type: +json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+    )
+
+    status, headers, answer = exchange(server, request)
+
+    assert (status, headers["content-type"]) == (415, "application/problem+json")
+    assert json.loads(answer) == {
+        "type": "about:blank",
+        "title": "Unsupported Media Type",
+        "status": 415,
+        "detail": "The request body must be sent as application/json",
+        "message": "The request body must be sent as application/json",
+    }
+
+
+@pytest.mark.parametrize("path", ["//v1/provider-users/registration", "//v1/health"])
+def test_a_path_starting_with_two_slashes_is_404(server: Server, path: str) -> None:
+    body = b"{}"
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+        + b"Content-Length: 2\r\nConnection: close\r\n\r\n"
+        + body
+    )
+
+    status, headers, answer = exchange(server, request)
+
+    assert (status, headers["content-type"]) == (404, "application/problem+json")
+    assert json.loads(answer)["detail"] == "Not found"
+    assert "outside of operation context" not in server.log_tail(400)
+
+
+def test_a_connection_that_sends_nothing_is_closed(server: Server) -> None:
+    with connect(server) as connection:
+        waited = seconds_until_closed(connection)
+
+    assert READ_TIMEOUT - 0.5 <= waited <= READ_TIMEOUT + SLACK
+
+
+def test_headers_sent_one_byte_at_a_time_are_cut_off(server: Server) -> None:
+    request = b"GET /v1/ready HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 200 + b"\r\n\r\n"
+    with connect(server) as connection:
+        waited = seconds_until_closed(connection, dribble=request)
+
+    assert waited <= READ_TIMEOUT + SLACK
+
+
+def test_a_body_sent_one_byte_at_a_time_is_cut_off(server: Server) -> None:
+    head = (
+        b"POST /v1/provider-users/registration HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 400\r\n\r\n"
+    )
+    with connect(server) as connection:
+        connection.sendall(head)
+        waited = seconds_until_closed(connection, dribble=b"{" + b" " * 399)
+
+    assert waited <= READ_TIMEOUT + SLACK
+
+
+def test_an_idle_kept_alive_connection_is_closed(server: Server) -> None:
+    with connect(server) as connection:
+        connection.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        connection.settimeout(10)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200")
+
+        waited = seconds_until_closed(connection)
+
+    assert KEEP_ALIVE - 0.5 <= waited <= KEEP_ALIVE + SLACK
+
+
+def test_past_the_concurrency_cap_the_server_answers_503_at_once(server: Server) -> None:
+    # Given more idle connections open than the cap allows
+    idle = [connect(server) for _ in range(MAX_CONCURRENCY + 5)]
+    try:
+        time.sleep(0.3)
+        # When one more client asks
+        started = time.monotonic()
+        status, _, _ = exchange(server, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+
+        # Then it is refused at once rather than queued
+        assert status == 503
+        assert time.monotonic() - started < 2
+    finally:
+        for connection in idle:
+            connection.close()
+    # And once the idle connections are gone, the server answers again
+    time.sleep(0.5)
+    assert (
+        exchange(server, b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[0]
+        == 200
+    )
