@@ -8,6 +8,7 @@ here instead. A full queue refuses new work at once, for every caller alike.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -43,8 +44,11 @@ class BoundedExecutor:
                 BACKGROUND_WORK.labels(operation, "rejected").inc()
                 return False
             self._start_threads()
+            # The work runs in a copy of the request's context: its log lines keep the
+            # request id and operation of the request that queued it.
+            context = contextvars.copy_context()
             try:
-                self._queue.put_nowait((operation, work))
+                self._queue.put_nowait((operation, lambda: context.run(work)))
             except queue.Full:
                 BACKGROUND_WORK.labels(operation, "rejected").inc()
                 return False

@@ -28,13 +28,13 @@ class MailCapPolicy:
     invitations_per_license_and_address: int = 1
 
 
+@dataclass(frozen=True)
 class MailCaps:
     """Counts mail per recipient (notices) and per license and address (invitations)."""
 
-    def __init__(self, attempts: AttemptCounter, clock: Clock, policy: MailCapPolicy) -> None:
-        self._attempts = attempts
-        self._clock = clock
-        self._policy = policy
+    attempts: AttemptCounter
+    clock: Clock
+    policy: MailCapPolicy
 
     def send_notice(self, mailer: Mailer, message: MailMessage) -> None:
         """Send a notice unless its recipient already had its share within the window.
@@ -44,29 +44,27 @@ class MailCaps:
         """
         key = f"mail#notice#{_address_key(message.to)}"
         window = self._window_seconds()
-        if self._attempts.count(key, self._clock(), window) >= self._policy.notices_per_recipient:
+        if self.attempts.count(key, self.clock(), window) >= self.policy.notices_per_recipient:
             _suppressed("notice")
             return
         mailer.send(message)
-        self._attempts.record(key, self._clock(), window)
+        self.attempts.record(key, self.clock(), window)
 
     def invitation_allowed(self, provider: Provider, email: str) -> bool:
         """Whether this license may still send an invitation to this address in the window."""
         window = self._window_seconds()
-        sent = self._attempts.count(_invitation_key(provider, email), self._clock(), window)
-        if sent >= self._policy.invitations_per_license_and_address:
+        sent = self.attempts.count(_invitation_key(provider, email), self.clock(), window)
+        if sent >= self.policy.invitations_per_license_and_address:
             _suppressed("invitation")
             return False
         return True
 
     def invitation_sent(self, provider: Provider, email: str) -> None:
         """Count an invitation once its registration is committed, so failed tries spend none."""
-        self._attempts.record(
-            _invitation_key(provider, email), self._clock(), self._window_seconds()
-        )
+        self.attempts.record(_invitation_key(provider, email), self.clock(), self._window_seconds())
 
     def _window_seconds(self) -> int:
-        return int(self._policy.window.total_seconds())
+        return int(self.policy.window.total_seconds())
 
 
 def _address_key(email: str) -> str:
