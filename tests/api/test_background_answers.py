@@ -19,6 +19,7 @@ BUSY = {
     "title": "Service Unavailable",
     "status": 503,
     "detail": "The service is busy; please retry in a moment",
+    "message": "The service is busy; please retry in a moment",
 }
 
 
