@@ -433,11 +433,13 @@ def test_initiate_with_every_proof_emails_a_link_whose_token_verifies(alice: Api
     assert link.startswith("https://app.example.test/account-recovery/verify#")
     assert params["compact"] == ALICE["compact"]
     assert params["providerId"] == ALICE["providerId"]
-    # And only the token's hash is stored, which the emailed token verifies against
+    # And the token is its public id and its secret; only the id and the secret's hash are
+    # stored, and the emailed secret verifies against that hash
     item = alice.provider_item(ALICE)
-    assert item["recoveryTokenHash"] != params["recoveryToken"]
-    assert Argon2TokenHasher().verify(item["recoveryTokenHash"], params["recoveryToken"])
-    assert params["recoveryToken"] not in str(item)
+    token_id, dot, secret = params["recoveryToken"].partition(".")
+    assert (dot, item["recoveryTokenId"]) == (".", token_id)
+    assert Argon2TokenHasher().verify(item["recoveryTokenHash"], secret)
+    assert secret not in str(item)
     # And her sign-in is untouched until the link is used
     assert alice.user_status(ALICE_EMAIL) == "CONFIRMED"
     assert alice.password_works(ALICE_EMAIL, ALICE_PASSWORD)

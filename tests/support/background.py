@@ -8,7 +8,7 @@ from typing import Any
 
 from handlers.context import EXTENSION_KEY
 
-DRAIN_SECONDS = 30
+DRAIN_SECONDS = 120  # a wait, not a timing check: generous for a loaded machine
 
 
 def drain(app: Any) -> None:
