@@ -69,8 +69,17 @@ class Settings(BaseSettings):
     recovery_initiate_window_seconds: int = Field(3600, ge=60)
     recovery_verify_limit: int = Field(2, ge=1)
     recovery_verify_window_seconds: int = Field(900, ge=60)
+    recovery_verify_failure_limit: int = Field(20, ge=1)
     claim_lease_seconds: int = Field(60, ge=5, le=600)
     reregistration_after_hours: int = Field(24, ge=1)
+
+    mail_cap_window_seconds: int = Field(3600, ge=60, le=86400)
+    mail_notice_cap: int = Field(1, ge=1)
+    mail_invitation_cap: int = Field(1, ge=1)
+
+    background_workers: int = Field(4, ge=1, le=64)
+    background_queue_size: int = Field(256, ge=1)
+    background_shutdown_seconds: float = Field(30.0, ge=0)
 
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_cost_kib: int = Field(65536, ge=8)

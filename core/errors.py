@@ -65,3 +65,9 @@ class UpstreamFailed(ServiceError):
     """An AWS dependency answered with an unexpected error."""
 
     default_message = "The request could not be completed; please retry"
+
+
+class Overloaded(UpstreamUnavailable):
+    """The queue of background work is full: refused at once, for every caller alike."""
+
+    default_message = "The service is busy; please retry in a moment"

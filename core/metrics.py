@@ -26,6 +26,17 @@ SERVER_ERRORS = Counter(
     "Error answers with a 5xx status, by error class",
     ["error"],
 )
+BACKGROUND_WORK = Counter(
+    "provider_accounts_background_work",
+    "Work handed to the bounded executor, by operation and result "
+    "(queued, done, failed, rejected: the queue was full and the caller got 503)",
+    ["operation", "result"],
+)
+MAIL_SUPPRESSED = Counter(
+    "provider_accounts_mail_suppressed",
+    "Mail not sent because its recipient (or license and address) reached its cap, by kind",
+    ["kind"],
+)
 REQUEST_SECONDS = Histogram(
     "provider_accounts_request_duration_seconds",
     "Request latency by operation, with the response-time floor and without it",

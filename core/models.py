@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from core.link_tokens import StoredLinkToken
+
 LICENSE_TYPES_BY_COMPACT: dict[str, frozenset[str]] = {
     "aslp": frozenset({"audiologist", "speech-language pathologist"}),
     "octp": frozenset({"occupational therapist", "occupational therapy assistant"}),
@@ -56,12 +58,8 @@ class License:
         )
 
 
-@dataclass(frozen=True)
-class PendingRecovery:
-    """A recovery token waiting to be used: only its hash and expiry are ever stored."""
-
-    token_hash: str
-    expires_at: datetime
+# A recovery link waiting to be used: its id, the hash of its secret and its expiry.
+PendingRecovery = StoredLinkToken
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from core.models import (
     License,
     LicenseFacts,
     MailMessage,
+    PendingRecovery,
     Profile,
     Provider,
 )
@@ -43,7 +44,7 @@ class ProviderStore(Protocol):
         now: datetime,
     ) -> None: ...
     def store_recovery_token(
-        self, provider: Provider, token_hash: str, expires_at: datetime, now: datetime
+        self, provider: Provider, pending: PendingRecovery, now: datetime
     ) -> None: ...
     def clear_recovery_token(self, provider: Provider, token_hash: str) -> None: ...
     def complete_recovery(self, provider: Provider, claim_id: str, now: datetime) -> None: ...
@@ -56,7 +57,13 @@ class ProfileReader(Protocol):
 
 
 class AttemptCounter(Protocol):
+    def record(self, key: str, now: datetime, window_seconds: int) -> None: ...
+    def count(self, key: str, now: datetime, window_seconds: int) -> int: ...
     def record_and_count(self, key: str, now: datetime, window_seconds: int) -> int: ...
+
+
+class Executor(Protocol):
+    def submit(self, operation: str, work: Callable[[], None]) -> bool: ...
 
 
 class Identity(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,12 +21,14 @@ from core.adapters.probes import TableProbe, UserPoolProbe
 from core.adapters.profile_reads import DynamoProfileReader
 from core.adapters.providers import DynamoProviderStore
 from core.adapters.recaptcha import GoogleRecaptcha, LocalRecaptcha
+from core.background import BoundedExecutor
 from core.clock import utc_now
 from core.config import Settings
 from core.emails import Links, link_templates
 from core.id_tokens import IdTokenVerifier
 from core.jurisdictions import LiveJurisdictions
 from core.local.stack import DEMO_LICENSES as DEMO_LICENSES_CSV
+from core.mail_caps import MailCapPolicy, MailCaps
 from core.ports import (
     AttemptCounter,
     Clock,
@@ -54,6 +57,7 @@ class Dependencies:
     verifier: IdTokenVerifier
     readiness: Readiness
     live_jurisdictions: LiveJurisdictions
+    background: BoundedExecutor
 
 
 def build_services(  # noqa: PLR0913 - one override per dependency, by design
@@ -116,6 +120,15 @@ def build_services(  # noqa: PLR0913 - one override per dependency, by design
             claim_lease=lease,
             reregister_after=timedelta(hours=settings.reregistration_after_hours),
         ),
+        caps=MailCaps(
+            attempts,
+            clock,
+            MailCapPolicy(
+                window=timedelta(seconds=settings.mail_cap_window_seconds),
+                notices_per_recipient=settings.mail_notice_cap,
+                invitations_per_license_and_address=settings.mail_invitation_cap,
+            ),
+        ),
     )
     recovery = RecoveryDeps(
         licenses=licenses,
@@ -133,6 +146,7 @@ def build_services(  # noqa: PLR0913 - one override per dependency, by design
             initiate_window=timedelta(seconds=settings.recovery_initiate_window_seconds),
             verify_limit=settings.recovery_verify_limit,
             verify_window=timedelta(seconds=settings.recovery_verify_window_seconds),
+            verify_failure_limit=settings.recovery_verify_failure_limit,
             claim_lease=lease,
         ),
     )
@@ -146,7 +160,15 @@ def build_services(  # noqa: PLR0913 - one override per dependency, by design
         or jurisdictions.configured(
             settings.live_jurisdictions, settings.is_local, DEMO_LICENSES_CSV
         ),
+        background=build_background(settings),
     )
+
+
+def build_background(settings: Settings) -> BoundedExecutor:
+    """The bounded executor of registration and initiateRecovery work; drained at exit."""
+    executor = BoundedExecutor(settings.background_workers, settings.background_queue_size)
+    atexit.register(executor.shutdown, settings.background_shutdown_seconds)
+    return executor
 
 
 def build_readiness(settings: Settings, session: boto3.session.Session | None = None) -> Readiness:

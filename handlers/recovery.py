@@ -18,7 +18,7 @@ def initiate_recovery(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[s
         recaptcha_token=body["recaptchaToken"],
         remote_ip=client_ip(),
     )
-    recovery.initiate_recovery(request, dependencies().recovery)
+    recovery.accept_initiate(request, dependencies().recovery, dependencies().background)
     return PROCESSED
 
 

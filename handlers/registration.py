@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.services.registration import RegistrationRequest
-from core.services.registration import register_provider as register
+from core.services.registration import RegistrationRequest, accept_registration
 from handlers.bodies import license_facts
 from handlers.context import PROCESSED, client_ip, dependencies
 
@@ -18,5 +17,5 @@ def register_provider(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[s
         recaptcha_token=body["token"],
         remote_ip=client_ip(),
     )
-    register(request, dependencies().registration)
+    accept_registration(request, dependencies().registration, dependencies().background)
     return PROCESSED

@@ -46,6 +46,7 @@ from moto import mock_aws
 from core.config import Settings
 from core.local.bootstrap import bootstrap
 from core.local.stack import seed_file
+from tests.support.background import draining_client
 from tests.support.data import LICENSES_CSV
 
 # Captures every log line of the suite; tests/test_logs_hold_no_secrets.py checks them last.
@@ -143,6 +144,6 @@ def app(aws: Settings):  # noqa: ANN201 - the Connexion app
 
 @pytest.fixture
 def client(app):  # noqa: ANN001, ANN201
-    """A test client for the Connexion app (not its inner Flask app)."""
-    with app.test_client() as test_client:
+    """A test client for the Connexion app (not its inner Flask app), draining its work."""
+    with draining_client(app) as test_client:
         yield test_client

@@ -18,11 +18,19 @@ class DynamoAttemptCounter:
 
     def record_and_count(self, key: str, now: datetime, window_seconds: int) -> int:
         """Record an attempt under `key` and return the attempts within the window, this one too."""
+        self.record(key, now, window_seconds)
+        return self.count(key, now, window_seconds)
+
+    def record(self, key: str, now: datetime, window_seconds: int) -> None:
+        """Record one attempt under `key`, kept as long as the window needs it."""
         expires = int((now + timedelta(seconds=window_seconds)).timestamp()) + 1
         with aws_call("dynamodb", "PutItem"):
             self._table.put_item(
                 {"pk": key, "sk": f"{key_layout.to_stored(now)}#{uuid.uuid4().hex}", "ttl": expires}
             )
+
+    def count(self, key: str, now: datetime, window_seconds: int) -> int:
+        """The attempts recorded under `key` within the window ending now."""
         window_start = key_layout.to_stored(now - timedelta(seconds=window_seconds))
         # DynamoDB deletes expired items lazily (and moto never does): filter on ttl as well.
         with aws_call("dynamodb", "Query"):

@@ -155,20 +155,22 @@ class DynamoProviderStore:
         self._transact(items)
 
     def store_recovery_token(
-        self, provider: Provider, token_hash: str, expires_at: datetime, now: datetime
+        self, provider: Provider, pending: PendingRecovery, now: datetime
     ) -> None:
         """Replace any pending recovery token with this one and log the request."""
         self._transact(
             [
                 self._update_item(
                     provider,
-                    "SET recoveryTokenHash = :hash, recoveryExpiresAt = :exp",
+                    "SET recoveryTokenId = :id, recoveryTokenHash = :hash, "
+                    "recoveryExpiresAt = :exp",
                     # Not while a claim is live: a verify in flight would consume the new token.
                     "registeredEmail = :email AND "
                     "(attribute_not_exists(claimedUntil) OR claimedUntil < :now)",
                     {
-                        ":hash": token_hash,
-                        ":exp": key_layout.to_stored(expires_at),
+                        ":id": pending.token_id,
+                        ":hash": pending.token_hash,
+                        ":exp": key_layout.to_stored(pending.expires_at),
                         ":email": provider.registered_email,
                         ":now": key_layout.to_stored(now),
                     },
@@ -182,7 +184,7 @@ class DynamoProviderStore:
         try:
             self._conditional_update(
                 provider,
-                "REMOVE recoveryTokenHash, recoveryExpiresAt",
+                "REMOVE recoveryTokenId, recoveryTokenHash, recoveryExpiresAt",
                 "recoveryTokenHash = :hash",
                 {":hash": token_hash},
             )
@@ -195,8 +197,8 @@ class DynamoProviderStore:
             [
                 self._update_item(
                     provider,
-                    "SET recoveredAt = :now "
-                    "REMOVE recoveryTokenHash, recoveryExpiresAt, claimId, claimedUntil",
+                    "SET recoveredAt = :now REMOVE recoveryTokenId, recoveryTokenHash, "
+                    "recoveryExpiresAt, claimId, claimedUntil",
                     "claimId = :claim",
                     {":now": key_layout.to_stored(now), ":claim": claim_id},
                 ),
@@ -302,6 +304,7 @@ def to_provider(item: dict[str, Any]) -> Provider:
         pending = PendingRecovery(
             token_hash=item["recoveryTokenHash"],
             expires_at=key_layout.from_stored(item["recoveryExpiresAt"]),
+            token_id=item.get("recoveryTokenId", ""),
         )
     return Provider(
         provider_id=item["providerId"],

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from core import emails
+from core import emails, link_tokens
 from core.errors import (
     ConditionFailed,
     InvalidRecoveryLink,
+    Overloaded,
     RateLimited,
     RecaptchaFailed,
     UpstreamFailed,
 )
-from core.models import LicenseFacts, Provider
+from core.models import LicenseFacts, PendingRecovery, Provider
 from core.outcomes import record_outcome
 from core.ports import (
     AttemptCounter,
     Clock,
+    Executor,
     Identity,
     LicenseStore,
     Mailer,
@@ -33,7 +34,6 @@ from core.services.accounts import find_licensee, recreate_user, release_quietly
 log = logging.getLogger(__name__)
 INITIATE = "initiate_recovery"
 VERIFY = "verify_recovery"
-TOKEN_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ class RecoveryPolicy:
     initiate_window: timedelta = timedelta(hours=1)
     verify_limit: int = 2
     verify_window: timedelta = timedelta(minutes=15)
+    verify_failure_limit: int = 20
     claim_lease: timedelta = timedelta(seconds=60)
 
 
@@ -92,11 +93,27 @@ class RecoveryDeps:
     policy: RecoveryPolicy
 
 
+def accept_initiate(request: InitiateRequest, deps: RecoveryDeps, background: Executor) -> None:
+    """Check what no account state affects, and hand the rest of the work off.
+
+    The caller answers identically whatever the work finds, so the answer does not wait for
+    it: under load its timing would tell what it found. Raises Overloaded when the queue of
+    work is full (for every caller alike); a failed reCAPTCHA is answered like the rest.
+    """
+    if not deps.recaptcha.verify(request.recaptcha_token, request.remote_ip):
+        record_outcome(INITIATE, "recaptcha_failed", request.facts.compact)
+        return
+    if not background.submit(INITIATE, lambda: initiate_recovery(request, deps)):
+        record_outcome(INITIATE, "overloaded", request.facts.compact, level=logging.WARNING)
+        raise Overloaded()
+
+
 def initiate_recovery(request: InitiateRequest, deps: RecoveryDeps) -> None:
     """Email a one-time recovery link if every proof holds; otherwise do nothing, silently.
 
-    The caller answers identically whatever happens here, including failures of AWS calls,
-    so that neither an account, a license, nor the correctness of a password can be probed.
+    Failures of AWS calls are logged and counted, never raised: the caller was answered
+    already, identically whatever happens here, so that neither an account, a license, nor
+    the correctness of a password can be probed.
     """
     try:
         outcome, provider = _initiate(request, deps)
@@ -114,8 +131,6 @@ def initiate_recovery(request: InitiateRequest, deps: RecoveryDeps) -> None:
 
 
 def _initiate(request: InitiateRequest, deps: RecoveryDeps) -> tuple[str, Provider | None]:
-    if not deps.recaptcha.verify(request.recaptcha_token, request.remote_ip):
-        return "recaptcha_failed", None
     found = find_licensee(deps.licenses, deps.providers, request.facts)
     if found is None:
         return "no_match", None
@@ -132,14 +147,12 @@ def _initiate(request: InitiateRequest, deps: RecoveryDeps) -> tuple[str, Provid
         return "email_mismatch", provider
     if not deps.identity.password_is_valid(email, request.password):
         return "bad_password", provider
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token, pending = link_tokens.issue(deps.hasher, now + deps.policy.token_ttl)
     try:
-        deps.providers.store_recovery_token(
-            provider, deps.hasher.hash(token), now + deps.policy.token_ttl, now
-        )
+        deps.providers.store_recovery_token(provider, pending, now)
     except ConditionFailed:
         return "in_progress", provider  # a registration or a verify holds the record
-    link = deps.policy.links.verify_recovery(provider.compact, provider.provider_id, token)
+    link = deps.policy.links.verify_recovery(provider.compact, provider.provider_id, str(token))
     minutes = int(deps.policy.token_ttl.total_seconds() // 60)
     deps.mailer.send(
         emails.recovery_confirmation(email, provider.given_name, link, minutes, deps.policy.links)
@@ -158,31 +171,59 @@ def verify_recovery(request: VerifyRequest, deps: RecoveryDeps) -> None:
     if not deps.recaptcha.verify(request.recaptcha_token, request.remote_ip):
         record_outcome(VERIFY, "recaptcha_failed", compact, provider_id)
         raise RecaptchaFailed()
-    now = deps.clock()
-    window = int(deps.policy.verify_window.total_seconds())
-    key = f"verify#{compact}#{provider_id}"
-    if deps.attempts.record_and_count(key, now, window) > deps.policy.verify_limit:
-        record_outcome(VERIFY, "rate_limited", compact, provider_id)
-        raise RateLimited(retry_after=window)
+    presented = link_tokens.parse(request.recovery_token)
+    if presented is None:  # malformed or of the old format: nothing to look up
+        record_outcome(VERIFY, "invalid_token", compact, provider_id)
+        raise InvalidRecoveryLink()
     provider = deps.providers.get(compact, provider_id)
-    outcome = _check_token(provider, request.recovery_token, deps)
-    if outcome != "valid" or provider is None:
+    pending = provider.pending_recovery if provider and provider.is_registered else None
+    if provider is None or pending is None or not pending.has_id(presented):
+        _count_failure(compact, provider_id, deps)
+        registered = provider is not None and provider.is_registered
+        outcome = "no_pending_token" if registered and pending is None else "invalid_token"
+        record_outcome(VERIFY, outcome, compact, provider_id)
+        raise InvalidRecoveryLink()
+    _count_link_attempt(provider, pending, deps)
+    outcome = _check_secret(provider, pending, presented, deps)
+    if outcome != "valid":
         record_outcome(VERIFY, outcome, compact, provider_id)
         raise InvalidRecoveryLink()
     _recreate_account(provider, deps)
     record_outcome(VERIFY, "completed", compact, provider_id)
 
 
-def _check_token(provider: Provider | None, token: str, deps: RecoveryDeps) -> str:
-    if provider is None or provider.registered_email is None:
-        return "invalid_token"
-    pending = provider.pending_recovery
-    if pending is None:
-        return "no_pending_token"
+def _count_failure(compact: str, provider_id: str, deps: RecoveryDeps) -> None:
+    """Count a token that names no pending link of this provider; 429 past the bound.
+
+    Only such failures count here, and the link's holder never consults this count: however
+    many bogus calls others make, the genuine link is never refused because of them.
+    """
+    window = int(deps.policy.verify_window.total_seconds())
+    key = f"verify-failed#{compact}#{provider_id}"
+    if deps.attempts.record_and_count(key, deps.clock(), window) > deps.policy.verify_failure_limit:
+        record_outcome(VERIFY, "rate_limited", compact, provider_id)
+        raise RateLimited(retry_after=window)
+
+
+def _count_link_attempt(provider: Provider, pending: PendingRecovery, deps: RecoveryDeps) -> None:
+    """Count an attempt with this link's id: only those who hold the link can spend these."""
+    window = int(deps.policy.verify_window.total_seconds())
+    key = f"verify#{provider.compact}#{provider.provider_id}#{pending.token_id}"
+    if deps.attempts.record_and_count(key, deps.clock(), window) > deps.policy.verify_limit:
+        record_outcome(VERIFY, "rate_limited", provider.compact, provider.provider_id)
+        raise RateLimited(retry_after=window)
+
+
+def _check_secret(
+    provider: Provider,
+    pending: PendingRecovery,
+    presented: link_tokens.LinkToken,
+    deps: RecoveryDeps,
+) -> str:
     if pending.expires_at <= deps.clock():
         deps.providers.clear_recovery_token(provider, pending.token_hash)
         return "expired"
-    if not deps.hasher.verify(pending.token_hash, token):
+    if not pending.secret_matches(presented, deps.hasher):
         return "invalid_token"
     return "valid"
 

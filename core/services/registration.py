@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from core import emails
-from core.errors import ConditionFailed, RecaptchaFailed, ServiceError
+from core.errors import ConditionFailed, Overloaded, RecaptchaFailed, ServiceError
+from core.mail_caps import MailCaps
 from core.models import IdentityUser, License, LicenseFacts, Provider
 from core.outcomes import record_outcome
 from core.passwords import generate_temporary_password
-from core.ports import Clock, Identity, LicenseStore, Mailer, ProviderStore, Recaptcha
+from core.ports import Clock, Executor, Identity, LicenseStore, Mailer, ProviderStore, Recaptcha
 from core.services.accounts import (
     belongs_to,
     find_licensee,
@@ -58,17 +59,42 @@ class RegistrationDeps:
     recaptcha: Recaptcha
     clock: Clock
     policy: RegistrationPolicy
+    caps: MailCaps
+
+
+def accept_registration(
+    request: RegistrationRequest, deps: RegistrationDeps, background: Executor
+) -> None:
+    """Decide the answer from what no account state affects, and hand the work off.
+
+    Callers answer the same for every outcome but a failed reCAPTCHA, so that nobody can learn
+    from this endpoint whether a license or an account exists; and the answer does not wait
+    for the work, so that its timing cannot tell either, even under load.
+    Raises RecaptchaFailed, or Overloaded when the queue of work is full.
+    """
+    if not deps.recaptcha.verify(request.recaptcha_token, request.remote_ip):
+        record_outcome(OPERATION, "recaptcha_failed")
+        raise RecaptchaFailed()
+    if not background.submit(OPERATION, lambda: _register_in_background(request, deps)):
+        record_outcome(OPERATION, "overloaded", request.facts.compact, level=logging.WARNING)
+        raise Overloaded()
+
+
+def _register_in_background(request: RegistrationRequest, deps: RegistrationDeps) -> None:
+    try:
+        register_provider(request, deps)
+    except Exception:
+        # The caller was answered long ago: the outcome is logged and counted instead.
+        record_outcome(OPERATION, "upstream_error", request.facts.compact, level=logging.ERROR)
+        raise
 
 
 def register_provider(request: RegistrationRequest, deps: RegistrationDeps) -> None:
     """Register the provider whose license matches; returns normally whatever it found.
 
-    Callers answer the same for every outcome but a failed reCAPTCHA, so that nobody can learn
-    from this endpoint whether a license or an account exists.
+    Raises only when a dependency fails, after undoing what this attempt did, so that the
+    provider can simply try again.
     """
-    if not deps.recaptcha.verify(request.recaptcha_token, request.remote_ip):
-        record_outcome(OPERATION, "recaptcha_failed")
-        raise RecaptchaFailed()
     email = request.email.strip().lower()
     owner = deps.providers.email_owner(email)
     found = find_licensee(deps.licenses, deps.providers, request.facts)
@@ -78,7 +104,9 @@ def register_provider(request: RegistrationRequest, deps: RegistrationDeps) -> N
     # that depended on the match would turn the inbox of any registered address into an
     # oracle for guessing someone's date of birth and SSN digits.
     if email_taken:
-        deps.mailer.send(emails.registration_attempt_notice(email, deps.policy.links))
+        deps.caps.send_notice(
+            deps.mailer, emails.registration_attempt_notice(email, deps.policy.links)
+        )
     if found is None:
         record_outcome(OPERATION, "no_match", request.facts.compact)
         return
@@ -94,10 +122,12 @@ def _register(
     # given, so its inbox cannot tell whether that email belongs to someone else.
     if provider.registered_email is not None and not _may_register_again(provider, email, deps):
         notice = emails.registration_attempt_notice(provider.registered_email, deps.policy.links)
-        deps.mailer.send(notice)
+        deps.caps.send_notice(deps.mailer, notice)
         return "already_registered"
     if email_taken:
         return "email_in_use"
+    if not deps.caps.invitation_allowed(provider, email):
+        return "invitation_capped"
     claim_id = uuid.uuid4().hex
     now = deps.clock()
     try:
@@ -135,7 +165,9 @@ def _create_account(
     temporary_password = generate_temporary_password()
     created = _put_user(provider, email, temporary_password, deps)
     if created is None:
-        deps.mailer.send(emails.registration_attempt_notice(email, deps.policy.links))
+        deps.caps.send_notice(
+            deps.mailer, emails.registration_attempt_notice(email, deps.policy.links)
+        )
         deps.providers.release_claim(provider, claim_id)
         return "email_in_use"
     try:
@@ -154,7 +186,16 @@ def _create_account(
         _undo_user(deps.identity, email, created)
         raise
     _drop_replaced_user(provider, email, deps.identity)
+    _count_invitation(provider, email, deps)
     return "registered"
+
+
+def _count_invitation(provider: Provider, email: str, deps: RegistrationDeps) -> None:
+    """Spend the invitation's slot; the registration stands even if that write fails."""
+    try:
+        deps.caps.invitation_sent(provider, email)
+    except ServiceError:
+        log.error("could not count the invitation of a registration against its cap")
 
 
 def _put_user(

@@ -18,6 +18,7 @@ import pytest
 from core import emails
 from core.config import Settings
 from handlers.app import create_app
+from tests.support.background import draining_client
 from tests.support.data import ALICE
 from tests.support.leaks import remember
 from tests.support.mail import read_outbox
@@ -69,7 +70,7 @@ def frontend_settings(aws: Settings) -> Settings:
 @pytest.fixture
 def browser(frontend_settings: Settings) -> Iterator[Any]:
     """A test client of the app set up for CompactConnect's frontend."""
-    with create_app(frontend_settings).test_client() as client:
+    with draining_client(create_app(frontend_settings)) as client:
         yield client
 
 

@@ -22,6 +22,7 @@ from core.adapters.key_layout import from_stored, history_prefix, provider_pk, p
 from core.config import Settings
 from core.id_tokens import IdTokenVerifier
 from handlers.app import create_app
+from tests.support.background import draining_client
 from tests.support.data import ALICE, BOB, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import read_outbox
@@ -179,7 +180,7 @@ def api(aws: Settings, pool_key: SigningKey) -> Iterator[Api]:
     app_session.events.register("before-call.dynamodb", count_call)
     app = create_app(aws, verifier=verifier, session=app_session)
     session = boto3.session.Session(region_name=aws.aws_region)
-    with app.test_client() as client:
+    with draining_client(app) as client:
         yield Api(
             settings=aws,
             client=client,

@@ -33,6 +33,7 @@ from core.models import IdentityUser, MailMessage
 from core.token_hashing import Argon2TokenHasher
 from core.wiring import build_services
 from handlers.app import create_app
+from tests.support.background import draining_client
 from tests.support.data import ALICE, BOB, initiate_body, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import Mail, read_outbox
@@ -278,7 +279,7 @@ def make_api(aws: Settings, boto_session: boto3.session.Session) -> Iterator[Cal
             app = create_app(settings, replace(base, recovery=recovery))
             return Api(
                 settings=settings,
-                client=stack.enter_context(app.test_client()),
+                client=stack.enter_context(draining_client(app)),
                 cognito=client("cognito-idp"),
                 table=boto_session.resource("dynamodb", region_name=settings.aws_region).Table(
                     settings.provider_table
@@ -390,7 +391,13 @@ def assert_recovered_once(api: Api, mails_before: int) -> Mail:
     assert not api.password_works(ALICE_EMAIL, ALICE_PASSWORD)
     item = api.provider_item(ALICE)
     assert "recoveredAt" in item
-    for gone in ("recoveryTokenHash", "recoveryExpiresAt", "claimId", "claimedUntil"):
+    for gone in (
+        "recoveryTokenId",
+        "recoveryTokenHash",
+        "recoveryExpiresAt",
+        "claimId",
+        "claimedUntil",
+    ):
         assert gone not in item
     return invitation
 
@@ -426,11 +433,13 @@ def test_initiate_with_every_proof_emails_a_link_whose_token_verifies(alice: Api
     assert link.startswith("https://app.example.test/account-recovery/verify#")
     assert params["compact"] == ALICE["compact"]
     assert params["providerId"] == ALICE["providerId"]
-    # And only the token's hash is stored, which the emailed token verifies against
+    # And the token is its public id and its secret; only the id and the secret's hash are
+    # stored, and the emailed secret verifies against that hash
     item = alice.provider_item(ALICE)
-    assert item["recoveryTokenHash"] != params["recoveryToken"]
-    assert Argon2TokenHasher().verify(item["recoveryTokenHash"], params["recoveryToken"])
-    assert params["recoveryToken"] not in str(item)
+    token_id, dot, secret = params["recoveryToken"].partition(".")
+    assert (dot, item["recoveryTokenId"]) == (".", token_id)
+    assert Argon2TokenHasher().verify(item["recoveryTokenHash"], secret)
+    assert secret not in str(item)
     # And her sign-in is untouched until the link is used
     assert alice.user_status(ALICE_EMAIL) == "CONFIRMED"
     assert alice.password_works(ALICE_EMAIL, ALICE_PASSWORD)
@@ -651,7 +660,7 @@ def test_verify_with_a_failed_recaptcha_is_forbidden_and_changes_nothing(alice: 
     assert alice.post("verifyRecovery", verify_body(params)).status_code == 200
 
 
-def test_verify_beyond_the_per_provider_limit_is_refused_even_with_the_right_token(
+def test_a_link_tried_too_often_is_refused_even_with_the_right_secret(
     make_api: Callable[..., Api],
 ) -> None:
     # Given links outlive the 15-minute limit window, and Alice has one
@@ -660,10 +669,11 @@ def test_verify_beyond_the_per_provider_limit_is_refused_even_with_the_right_tok
     params = request_link(alice, ALICE, ALICE_EMAIL, ALICE_PASSWORD)
     token_hash = alice.provider_item(ALICE)["recoveryTokenHash"]
     mails_before = len(alice.outbox())
+    token_id, _, secret = params["recoveryToken"].partition(".")
     for _ in range(2):
-        wrong = verify_body({**params, "recoveryToken": "y" * 43})
+        wrong = verify_body({**params, "recoveryToken": f"{token_id}.{'y' * len(secret)}"})
         assert alice.post("verifyRecovery", wrong).status_code == 400
-    # (two wrong tokens were tried for her: the limit is 2 per 15 minutes)
+    # (two wrong secrets were tried with her link's id: the limit is 2 per 15 minutes)
 
     # When the right token comes third
     answer = alice.post("verifyRecovery", verify_body(params))
@@ -676,6 +686,37 @@ def test_verify_beyond_the_per_provider_limit_is_refused_even_with_the_right_tok
     # And after the window the right token works
     alice.clock.advance(901)
     assert alice.post("verifyRecovery", verify_body(params)).status_code == 200
+
+
+def test_bogus_tokens_for_a_provider_never_make_her_genuine_link_fail(
+    make_api: Callable[..., Api],
+) -> None:
+    # Given Alice has a pending link, and the per-IP limit is out of the way
+    alice = make_api(verify_recovery_ip_limit="100 per 15 minutes")
+    register_and_sign_in(alice, ALICE, ALICE_EMAIL, ALICE_PASSWORD)
+    params = request_link(alice, ALICE, ALICE_EMAIL, ALICE_PASSWORD)
+    item = alice.provider_item(ALICE)
+    token_id = params["recoveryToken"].partition(".")[0]
+    assert item["recoveryTokenId"] == token_id
+    mails_before = len(alice.outbox())
+
+    # When someone who knows her providerId sends 22 tokens naming no pending link
+    statuses = [
+        alice.post(
+            "verifyRecovery",
+            verify_body({**params, "recoveryToken": f"{'b' * 21}{n:x}.{'s' * 43}"}),
+        ).status_code
+        for n in range(22)
+    ]
+
+    # Then each is refused, past the bound of 20 with 429, and nothing of hers changed
+    assert statuses == [400] * 20 + [429] * 2
+    assert_alice_unchanged(alice, item["recoveryTokenHash"], mails_before)
+
+    # And her genuine link still recovers the account at once
+    answer = alice.post("verifyRecovery", verify_body(params))
+    assert (answer.status_code, answer.json()) == (200, PROCESSED)
+    assert_recovered_once(alice, mails_before)
 
 
 @pytest.mark.parametrize(

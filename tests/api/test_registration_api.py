@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -171,7 +172,7 @@ def test_an_invitation_unused_for_a_day_can_be_sent_again_to_a_new_email(
     assert provider(aws, BOB).registered_email == "old@example.com"
 
 
-def test_a_failed_registration_write_removes_the_cognito_user(client, aws, monkeypatch):
+def test_a_failed_registration_write_removes_the_cognito_user(client, aws, monkeypatch, caplog):
     # Given DynamoDB refuses the registration transaction once
     from botocore.exceptions import ClientError
 
@@ -193,13 +194,18 @@ def test_a_failed_registration_write_removes_the_cognito_user(client, aws, monke
     monkeypatch.setattr(DynamoProviderStore, "record_registration", failing_once)
 
     # When Alice registers
+    caplog.set_level(logging.INFO, logger="provider_accounts.outcomes")
     answer = client.post(URL, json=registration_body(ALICE, "alice@example.com"))
 
-    # Then a retryable problem, and no half-registered account
-    assert answer.status_code == 503
-    assert answer.headers["content-type"] == "application/problem+json"
-    assert answer.headers["retry-after"] == "5"
-    assert answer.json()["detail"] == "A dependency is temporarily unavailable; please retry"
+    # Then the same answer as always (the work fails after it), the failure is logged as an
+    # upstream error, and no half-registered account is left
+    assert (answer.status_code, answer.json()) == (200, PROCESSED)
+    outcomes = [
+        getattr(r, "outcome", None)
+        for r in caplog.records
+        if r.name == "provider_accounts.outcomes"
+    ]
+    assert outcomes == ["upstream_error"]
     assert cognito_user(aws, "alice@example.com") is None
     record = provider(aws, ALICE)
     assert (record.registered_email, record.claim_id) == (None, None)

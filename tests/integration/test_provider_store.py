@@ -127,8 +127,12 @@ def test_a_claim_pins_the_registered_email_the_caller_saw(store: DynamoProviderS
 def test_a_recovery_claim_pins_the_pending_token_hash(store: DynamoProviderStore) -> None:
     # Given Alice's pending token was replaced by a newer one
     registered = register(store, alice(store), ALICE_EMAIL)
-    store.store_recovery_token(registered, "hash-old", NOW + timedelta(minutes=15), NOW)
-    store.store_recovery_token(registered, "hash-new", NOW + timedelta(minutes=16), NOW)
+    store.store_recovery_token(
+        registered, PendingRecovery("hash-old", NOW + timedelta(minutes=15), "id-hash-old"), NOW
+    )
+    store.store_recovery_token(
+        registered, PendingRecovery("hash-new", NOW + timedelta(minutes=16), "id-hash-new"), NOW
+    )
 
     # When a claim pins the old token / Then it loses
     with pytest.raises(ConditionFailed):
@@ -251,10 +255,16 @@ def test_store_recovery_token_replaces_the_pending_one_and_logs_each_request(
     registered = register(store, alice(store), ALICE_EMAIL)
     t1, t2 = NOW + timedelta(minutes=1), NOW + timedelta(minutes=2)
 
-    store.store_recovery_token(registered, "hash-1", t1 + timedelta(minutes=15), t1)
-    store.store_recovery_token(registered, "hash-2", t2 + timedelta(minutes=15), t2)
+    store.store_recovery_token(
+        registered, PendingRecovery("hash-1", t1 + timedelta(minutes=15), "id-hash-1"), t1
+    )
+    store.store_recovery_token(
+        registered, PendingRecovery("hash-2", t2 + timedelta(minutes=15), "id-hash-2"), t2
+    )
 
-    assert alice(store).pending_recovery == PendingRecovery("hash-2", t2 + timedelta(minutes=15))
+    assert alice(store).pending_recovery == PendingRecovery(
+        "hash-2", t2 + timedelta(minutes=15), "id-hash-2"
+    )
     assert store.recent_events("aslp", ALICE["providerId"], 10) == [
         AccountEvent("recovery_requested", t2),
         AccountEvent("recovery_requested", t1),
@@ -271,7 +281,9 @@ def test_store_recovery_token_refuses_a_record_whose_email_changed(
 
     # When it stores a token with that view / Then nothing is written, not even the event
     with pytest.raises(ConditionFailed):
-        store.store_recovery_token(stale, "hash", NOW + timedelta(minutes=15), NOW)
+        store.store_recovery_token(
+            stale, PendingRecovery("hash", NOW + timedelta(minutes=15), "id-hash"), NOW
+        )
     assert alice(store).pending_recovery is None
     assert [e.event_type for e in store.recent_events("aslp", ALICE["providerId"], 10)] == [
         "registered",
@@ -283,11 +295,15 @@ def test_clear_recovery_token_forgets_only_the_token_it_names(
     store: DynamoProviderStore,
 ) -> None:
     registered = register(store, alice(store), ALICE_EMAIL)
-    store.store_recovery_token(registered, "hash-new", NOW + timedelta(minutes=15), NOW)
+    store.store_recovery_token(
+        registered, PendingRecovery("hash-new", NOW + timedelta(minutes=15), "id-hash-new"), NOW
+    )
 
     # A stale clear (an older token) leaves the newer one in place
     store.clear_recovery_token(registered, "hash-old")
-    assert alice(store).pending_recovery == PendingRecovery("hash-new", NOW + timedelta(minutes=15))
+    assert alice(store).pending_recovery == PendingRecovery(
+        "hash-new", NOW + timedelta(minutes=15), "id-hash-new"
+    )
 
     # Clearing the pending one removes hash and expiry
     store.clear_recovery_token(registered, "hash-new")
@@ -300,7 +316,9 @@ def test_complete_recovery_consumes_the_token_for_the_claim_holder_only(
     # Given Alice's pending token is claimed
     registered = register(store, alice(store), ALICE_EMAIL)
     asked = NOW + timedelta(minutes=1)
-    store.store_recovery_token(registered, "hash", asked + timedelta(minutes=15), asked)
+    store.store_recovery_token(
+        registered, PendingRecovery("hash", asked + timedelta(minutes=15), "id-hash"), asked
+    )
     store.claim(registered, "holder", asked, asked + LEASE, token_hash="hash")
     done = asked + timedelta(seconds=5)
 
@@ -332,7 +350,9 @@ def test_recent_events_are_newest_first_and_limited(store: DynamoProviderStore) 
     registered = register(store, alice(store), ALICE_EMAIL)
     moments = [NOW + timedelta(minutes=m) for m in (3, 1, 2)]  # written out of order
     for moment in moments:
-        store.store_recovery_token(registered, "h", moment + timedelta(minutes=15), moment)
+        store.store_recovery_token(
+            registered, PendingRecovery("h", moment + timedelta(minutes=15), "id-h"), moment
+        )
 
     events = store.recent_events("aslp", ALICE["providerId"], 3)
 

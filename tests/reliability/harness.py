@@ -25,6 +25,7 @@ from core.wiring import build_services
 from handlers.app import create_app
 from handlers.errors import TITLES, UPSTREAM_RETRY_AFTER_SECONDS
 from tests.reliability.faults import FaultInjector
+from tests.support.background import attach_drain
 from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.leaks import remember
 
@@ -131,7 +132,7 @@ class World:
         # A session of its own, created after install(), so that only the app's clients fail.
         self.services = build_services(settings, session=boto3.session.Session(), clock=self.clock)
         self.app: FlaskApp = create_app(settings, self.services)
-        self._client = self.app.test_client()
+        self._client = attach_drain(self.app.test_client(), self.app)
 
     def close(self) -> None:
         """Close the test client and stop hooking new AWS clients."""

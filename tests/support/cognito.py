@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 
 from core.config import Settings
+from tests.support.background import draining_client
 from tests.support.data import ALICE, registration_body
 from tests.support.leaks import remember
 
@@ -15,7 +16,7 @@ PASSWORD = remember("Signed-In-Test-Password-1!")
 
 def signed_in_id_token(app: Any, aws: Settings, email: str = "alice@example.com") -> str:
     """Register ALICE through the app, give her a permanent password, return her ID token."""
-    with app.test_client() as client:
+    with draining_client(app) as client:
         body = registration_body(ALICE, email)
         assert client.post("/v1/provider-users/registration", json=body).status_code == 200
     idp = boto3.client("cognito-idp", region_name=aws.aws_region)

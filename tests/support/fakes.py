@@ -167,7 +167,7 @@ class FakeProviderStore(FailsOnDemand):
         self._event(provider, "registered", now)
 
     def store_recovery_token(
-        self, provider: Provider, token_hash: str, expires_at: datetime, now: datetime
+        self, provider: Provider, pending: PendingRecovery, now: datetime
     ) -> None:
         self._check("store_recovery_token")
         stored = self._stored(provider)
@@ -175,7 +175,7 @@ class FakeProviderStore(FailsOnDemand):
             raise ConditionFailed()
         if stored.claimed_until is not None and not stored.claimed_until < now:
             raise ConditionFailed()
-        self._put(replace(stored, pending_recovery=PendingRecovery(token_hash, expires_at)))
+        self._put(replace(stored, pending_recovery=pending))
         self._event(provider, "recovery_requested", now)
 
     def clear_recovery_token(self, provider: Provider, token_hash: str) -> None:
@@ -228,10 +228,17 @@ class FakeAttemptCounter(FailsOnDemand):
 
     def record_and_count(self, key: str, now: datetime, window_seconds: int) -> int:
         self._check("record_and_count")
-        moments = self.attempts.setdefault(key, [])
-        moments.append(now)
+        self.record(key, now, window_seconds)
+        return self.count(key, now, window_seconds)
+
+    def record(self, key: str, now: datetime, window_seconds: int) -> None:  # noqa: ARG002
+        self._check("record")
+        self.attempts.setdefault(key, []).append(now)
+
+    def count(self, key: str, now: datetime, window_seconds: int) -> int:
+        self._check("count")
         start = now - timedelta(seconds=window_seconds)
-        return sum(1 for moment in moments if start < moment <= now)
+        return sum(1 for moment in self.attempts.get(key, []) if start < moment <= now)
 
 
 class RecordingMailer(FailsOnDemand):

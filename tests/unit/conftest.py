@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
+from core.background import BoundedExecutor
 from core.emails import Links
+from core.mail_caps import MailCapPolicy, MailCaps
 from core.models import License, LicenseFacts, MailMessage, Provider
 from core.services.accounts import user_attributes
 from core.services.recovery import RecoveryDeps, RecoveryPolicy
@@ -156,9 +158,11 @@ def registration_deps(
     recaptcha: FakeRecaptcha,
     clock: MutableClock,
     links: Links,
+    attempts: FakeAttemptCounter,
 ) -> RegistrationDeps:
+    caps = MailCaps(attempts, clock, MailCapPolicy())
     return RegistrationDeps(
-        licenses, providers, identity, mailer, recaptcha, clock, RegistrationPolicy(links)
+        licenses, providers, identity, mailer, recaptcha, clock, RegistrationPolicy(links), caps
     )
 
 
@@ -219,3 +223,11 @@ def outcomes(caplog: pytest.LogCaptureFixture) -> Callable[[], list[tuple[str, s
         ]
 
     return logged
+
+
+@pytest.fixture
+def background() -> Iterator[BoundedExecutor]:
+    """The real bounded executor, small; tests drain it with wait_idle, never with sleeps."""
+    executor = BoundedExecutor(workers=2, queue_size=4, name="unit-background")
+    yield executor
+    assert executor.shutdown(timeout=5), "background work was still running"

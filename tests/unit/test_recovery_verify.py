@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from core import emails
+from core import emails, link_tokens
 from core.errors import InvalidRecoveryLink, RateLimited, RecaptchaFailed, UpstreamUnavailable
 from core.models import Provider
 from core.services.recovery import RecoveryDeps, VerifyRequest, verify_recovery
@@ -40,6 +40,15 @@ def request(
     return VerifyRequest(compact, provider_id, token, captcha, "192.0.2.44")
 
 
+def issue_link(
+    providers: FakeProviderStore, provider: Provider, hasher: Argon2TokenHasher, clock: MutableClock
+) -> str:
+    """Store a fresh pending link for the provider as initiate would; returns its token."""
+    token, pending = link_tokens.issue(hasher, clock() + timedelta(minutes=15))
+    providers.store_recovery_token(provider, pending, clock())
+    return str(token)
+
+
 @pytest.fixture
 def token(
     registered_alice: Provider,
@@ -47,13 +56,33 @@ def token(
     hasher: Argon2TokenHasher,
     clock: MutableClock,
 ) -> str:
-    """Alice asked for recovery a minute ago: her token's hash is pending for 14 more minutes."""
-    secret = secrets.token_urlsafe(32)
-    providers.store_recovery_token(
-        registered_alice, hasher.hash(secret), clock() + timedelta(minutes=15), clock()
-    )
+    """Alice asked for recovery a minute ago: her link is pending for 14 more minutes."""
+    issued = issue_link(providers, registered_alice, hasher, clock)
     clock.advance(minutes=1)
-    return secret
+    return issued
+
+
+class CountingHasher(Argon2TokenHasher):
+    """The real hasher, counting how often it verifies (each one an argon2 computation)."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost_kib=1024, parallelism=1)
+        self.verified = 0
+
+    def verify(self, hashed: str, secret: str) -> bool:
+        self.verified += 1
+        return super().verify(hashed, secret)
+
+
+def bogus_token() -> str:
+    """A well-formed token that names no pending link."""
+    return str(link_tokens.LinkToken(secrets.token_urlsafe(16), secrets.token_urlsafe(32)))
+
+
+def with_secret_changed(token: str) -> str:
+    """The same link id with a wrong secret: what only the link's holder could send."""
+    token_id, _, secret = token.partition(".")
+    return f"{token_id}.{secret[:-1]}{'A' if secret[-1] != 'A' else 'B'}"
 
 
 def record(providers: FakeProviderStore) -> Provider:
@@ -148,7 +177,7 @@ def test_a_failed_recaptcha_is_refused_before_anything_counts(
     assert outcomes() == [("verify_recovery", "recaptcha_failed")]
 
 
-def test_a_third_try_within_15_minutes_is_rate_limited(
+def test_a_third_try_with_the_link_id_within_15_minutes_is_rate_limited(
     recovery_deps: RecoveryDeps,
     token: str,
     identity: FakeIdentity,
@@ -157,10 +186,10 @@ def test_a_third_try_within_15_minutes_is_rate_limited(
     clock: MutableClock,
     outcomes,
 ) -> None:
-    # Given two wrong tokens were tried for Alice
+    # Given two tries carried Alice's link id with a wrong secret
     for _ in range(2):
         with pytest.raises(InvalidRecoveryLink):
-            verify_recovery(request("guess" + secrets.token_urlsafe(8)), recovery_deps)
+            verify_recovery(request(with_secret_changed(token)), recovery_deps)
     before = record(providers)
     # When the right token comes third, even later within the window
     clock.advance(minutes=10)
@@ -179,6 +208,40 @@ def test_a_third_try_within_15_minutes_is_rate_limited(
     ]
 
 
+def test_bogus_calls_never_make_the_real_link_fail_nor_compute_argon2(
+    recovery_deps: RecoveryDeps,
+    token: str,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given a counting hasher, and someone who knows Alice's providerId sends bogus tokens
+    # (well-formed ones, old-format ones and garbage) past the per-provider failure bound
+    hasher = CountingHasher()
+    deps = replace(recovery_deps, hasher=hasher)
+    bogus = [bogus_token() for _ in range(21)] + [secrets.token_urlsafe(32), "x", ""]
+    refused = []
+    for sent in bogus:
+        with pytest.raises((InvalidRecoveryLink, RateLimited)) as raised:
+            verify_recovery(request(sent), deps)
+        refused.append(type(raised.value).__name__)
+    # Then each is refused, the ones past the bound with 429, and no argon2 was computed
+    assert refused == ["InvalidRecoveryLink"] * 20 + ["RateLimited"] + ["InvalidRecoveryLink"] * 3
+    assert hasher.verified == 0
+    assert (identity.calls, mailer.sent) == ([], [])
+    # When Alice opens her genuine link within its lifetime
+    clock.advance(minutes=5)
+    verify_recovery(request(token), deps)
+    # Then it works, at the cost of exactly one argon2 computation
+    assert hasher.verified == 1
+    assert_recovered(providers, identity, mailer, clock)
+    assert [outcome for _, outcome in outcomes()] == ["invalid_token"] * 20 + ["rate_limited"] + [
+        "invalid_token"
+    ] * 3 + ["completed"]
+
+
 def test_the_verify_window_slides(
     recovery_deps: RecoveryDeps,
     token: str,
@@ -186,15 +249,12 @@ def test_the_verify_window_slides(
     hasher: Argon2TokenHasher,
     clock: MutableClock,
 ) -> None:
-    # Given Alice was rate limited, and her token later renewed
+    # Given Alice's link was rate limited, and a later initiate issued her a new one
     for _ in range(3):
         with pytest.raises((InvalidRecoveryLink, RateLimited)):
-            verify_recovery(request("wrong"), recovery_deps)
+            verify_recovery(request(with_secret_changed(token)), recovery_deps)
     clock.advance(minutes=15)
-    fresh = secrets.token_urlsafe(32)
-    providers.store_recovery_token(
-        record(providers), hasher.hash(fresh), clock() + timedelta(minutes=15), clock()
-    )
+    fresh = issue_link(providers, record(providers), hasher, clock)
     # When she uses the new link once the 15 minutes passed, it works
     verify_recovery(request(fresh), recovery_deps)
     assert record(providers).recovered_at == clock()
@@ -204,12 +264,9 @@ def test_the_verify_window_slides(
     ("change", "sent_token", "outcome"),
     [
         pytest.param("unknown provider", lambda t: t, "invalid_token", id="unknown provider"),
-        pytest.param(
-            None,
-            lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
-            "invalid_token",
-            id="wrong token",
-        ),
+        pytest.param(None, with_secret_changed, "invalid_token", id="wrong secret"),
+        pytest.param(None, lambda _: bogus_token(), "invalid_token", id="wrong id"),
+        pytest.param(None, lambda t: t.partition(".")[2], "invalid_token", id="old format"),
         pytest.param(None, lambda _: "", "invalid_token", id="empty token"),
         pytest.param("clear token", lambda t: t, "no_pending_token", id="no pending token"),
         pytest.param("unregister", lambda t: t, "invalid_token", id="not registered"),
@@ -376,10 +433,7 @@ def test_a_link_replaced_while_it_is_checked_does_not_work(
     # Given the record was read with Alice's token pending, and a new request replaced it
     # before the claim (the read is served stale)
     stale = record(providers)
-    newer = secrets.token_urlsafe(32)
-    providers.store_recovery_token(
-        stale, hasher.hash(newer), clock() + timedelta(minutes=15), clock()
-    )
+    issue_link(providers, stale, hasher, clock)
     monkeypatch.setattr(providers, "get", lambda *_: stale)
     replaced = record(providers)
     # When the old link is used

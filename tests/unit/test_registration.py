@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core import emails
-from core.errors import ConditionFailed, RecaptchaFailed, UpstreamFailed, UpstreamUnavailable
+from core.errors import ConditionFailed, UpstreamFailed, UpstreamUnavailable
 from core.models import Provider
 from core.services.accounts import user_attributes
 from core.services.registration import RegistrationDeps, RegistrationRequest, register_provider
@@ -16,7 +16,6 @@ from tests.support.data import ALICE, BOB
 from tests.support.fake_identity import FakeIdentity
 from tests.support.fakes import (
     FakeProviderStore,
-    FakeRecaptcha,
     MutableClock,
     RecordingMailer,
 )
@@ -82,26 +81,6 @@ def assert_registered(
     last = mailer.sent[-1]
     assert last.to == email
     assert temporary_password_in(last) == user.password
-
-
-def test_a_failed_recaptcha_raises_and_touches_nothing(
-    registration_deps: RegistrationDeps,
-    recaptcha: FakeRecaptcha,
-    identity: FakeIdentity,
-    mailer: RecordingMailer,
-    providers: FakeProviderStore,
-    alice: Provider,
-    outcomes,
-) -> None:
-    # Given a request whose reCAPTCHA token does not verify
-    # When it is submitted
-    with pytest.raises(RecaptchaFailed, match="reCAPTCHA verification failed"):
-        register_provider(request(token="fail"), registration_deps)
-    # Then the token was checked with the client's address, and nothing else happened
-    assert recaptcha.checked == [("fail", "198.51.100.7")]
-    assert (mailer.sent, identity.calls) == ([], [])
-    assert providers.records[(alice.compact, alice.provider_id)] == alice
-    assert outcomes() == [("registration", "recaptcha_failed")]
 
 
 @pytest.mark.parametrize(
