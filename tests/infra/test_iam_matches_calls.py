@@ -8,9 +8,8 @@ synthesised stack must grant exactly core.permissions' actions.
 
 from __future__ import annotations
 
-import time
-
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
