@@ -4,26 +4,33 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test suite lint typecheck unit contract e2e redis docker image infra bench fuzz clean
+.PHONY: run test suite lint typecheck unit contract e2e redis browser web-deps docker image infra bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
 
+WEB_STAMP := web/node_modules/.installed
+
+# The pages' third-party code (a QR encoder; axe-core for the tests), pinned by the lock file.
+$(WEB_STAMP): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
 ## The service on its embedded local AWS stack (Swagger UI at http://127.0.0.1:$${PORT:-8000}/v1/ui/)
-run: $(STAMP)
+run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/provider-accounts serve
 
 # pytest-xdist workers of `make test`: one per CPU (`PYTEST_WORKERS=0` runs in one process).
 PYTEST_WORKERS ?= auto
 
-## The whole suite: lint, types, unit, integration, API, Schemathesis, end-to-end, multi-instance,
+## The whole suite: lint, types, unit, integration, API, Schemathesis, end-to-end, browser, multi-instance,
 ## the CDK stack's checks and the built image's journey (skipped, with the reason, without Docker);
 ## prints its wall time (target <= 200 s on 2 cores, figures in docs/BENCHMARKS.md)
 test: $(STAMP)
 	@started=$$(date +%s); \
-	$(MAKE) --no-print-directory redis docker lint typecheck suite || exit $$?; \
+	$(MAKE) --no-print-directory redis browser web-deps docker lint typecheck suite || exit $$?; \
 	echo "make test: $$(( $$(date +%s) - started )) s wall on $$(nproc) CPUs," \
 		"PYTEST_WORKERS=$(PYTEST_WORKERS) (target: <= 200 s on 2 cores)"
 
@@ -48,6 +55,13 @@ infra: $(STAMP)
 redis:
 	bash scripts/ensure-redis.sh
 
+## Debian's Chromium for the browser tests (installed with apt-get when missing)
+browser:
+	bash scripts/ensure-chromium.sh
+
+## The reference pages' npm packages, into web/node_modules (gitignored)
+web-deps: $(WEB_STAMP)
+
 ## Floors under a 500-request burst, and /me throughput against /health (not part of test)
 bench: $(STAMP)
 	$(BIN)/python -m bench.floor_burst
@@ -70,8 +84,8 @@ unit: $(STAMP)
 contract: $(STAMP)
 	$(BIN)/pytest tests/contract
 
-e2e: $(STAMP)
+e2e: $(STAMP) browser web-deps
 	$(BIN)/pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) web/node_modules .local .pytest_cache .ruff_cache .mypy_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +14,7 @@ from core.models import LICENSE_TYPES_BY_COMPACT
 
 OnOff = Literal["on", "off"]
 _POSTAL_CODE = re.compile(r"[a-z]{2}")
+LOCAL_HOST = "127.0.0.1"
 
 
 class Settings(BaseSettings):
@@ -45,13 +46,16 @@ class Settings(BaseSettings):
     mail_from: str = "Provider Accounts <no-reply@provider-accounts.local>"
     mail_configuration_set: str | None = None
     outbox_dir: Path = Path(".local/outbox")
-    ui_base_url: str = "http://127.0.0.1:3000"
     email_link_style: Literal["fragment", "compactconnect"] = "fragment"
     # JSON object: link kind -> URL template, overriding the style's (see core/emails.py).
     email_link_templates: dict[str, str] = Field(default_factory=dict)
     # JSON object: compact -> postal codes live for registration; unset: the demo data's
     # jurisdictions on the local stack, none in AWS.
     live_jurisdictions: dict[str, list[str]] | None = None
+    # Empty: locally the service's own origin (its reference pages), in AWS a start-up error.
+    ui_base_url: str = ""
+    # The reference pages (/register, /sign-in, ...): "auto" serves them only on the local stack.
+    web_pages: Literal["auto", "on", "off"] = "auto"
 
     recaptcha_secret: SecretStr | None = None
     recaptcha_verify_url: str = "https://www.google.com/recaptcha/api/siteverify"
@@ -120,6 +124,16 @@ class Settings(BaseSettings):
             if bad:
                 raise ValueError(f"LIVE_JURISDICTIONS has codes that are not postal codes: {bad}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_links_open_own_pages(cls, data: Any) -> Any:
+        """Locally, emailed links default to the pages this service serves itself."""
+        if not isinstance(data, dict) or data.get("ui_base_url"):
+            return data
+        if data.get("app_env", "local") != "local":
+            return data
+        return {**data, "ui_base_url": f"http://{LOCAL_HOST}:{data.get('port', 8000)}"}
 
     @model_validator(mode="after")
     def _require_safe_production_settings(self) -> Settings:
@@ -191,7 +205,12 @@ class Settings(BaseSettings):
     @property
     def metrics_host(self) -> str:
         """Metrics listen on loopback locally; in AWS on the task's own interfaces only."""
-        return "127.0.0.1" if self.is_local else "0.0.0.0"  # noqa: S104 - port not published
+        return LOCAL_HOST if self.is_local else "0.0.0.0"  # noqa: S104 - port not published
+
+    @property
+    def web_pages_enabled(self) -> bool:
+        """Whether the service serves its reference pages (on by default only locally)."""
+        return self.web_pages == "on" or (self.web_pages == "auto" and self.is_local)
 
     @property
     def floors_enabled(self) -> bool:

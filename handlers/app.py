@@ -38,6 +38,7 @@ from handlers.observability import (
 )
 from handlers.spec_extensions import IP_LIMIT, body_operations, by_operation, floors_from_spec
 from handlers.validation import VALIDATORS
+from handlers.web_pages import WebPagesMiddleware, missing_vendor_files
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 SPEC_FILE = "openapi.yaml"
@@ -90,13 +91,20 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
     """Our ASGI middlewares, outermost first, all inside Connexion's server-error layer.
 
     Each is inserted just before Connexion's exception layer, so the first added wraps the
-    rest: security headers, request ids and CORS reach every response; liveness answers
+    rest: security headers, request ids and CORS reach every response; the reference pages
+    (when on) are answered right after the request id, before anything of the API; liveness answers
     before any request thread is involved; floors apply to error answers too; the size limit
     runs before anything reads the body. The operation context sits after routing, the only
     place the operation is known.
     """
     app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    if settings.web_pages_enabled:
+        if missing := missing_vendor_files():
+            log.error("reference pages lack %s: run `make web-deps`", ", ".join(missing))
+        app.add_middleware(
+            WebPagesMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=settings
+        )
     app.add_middleware(
         CORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

@@ -39,6 +39,11 @@ class Server:
     outbox_dir: Path
     metrics_url: str
 
+    @property
+    def origin(self) -> str:
+        """The server's own origin: locally, emailed links open its reference pages."""
+        return self.api_url.removesuffix("/v1")
+
     def cognito(self):  # noqa: ANN201 - a boto3 cognito-idp client
         """A client of the stack's Cognito, as a frontend would use it."""
         return boto3.client(

@@ -20,31 +20,15 @@ from tests.e2e.conftest import Server
 from tests.support.data import ALICE, BOB, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import Mail, read_outbox
+from tests.support.totp import TOTP_PERIOD, MotoTOTP, fresh_code
 
 pytestmark = pytest.mark.e2e
 
 PROCESSED = {"message": "request processed"}
-UI_BASE_URL = "http://127.0.0.1:3000"  # the default of the local stack
 ALICE_EMAIL = "alice@example.com"
 BOB_EMAIL = "bob@example.com"
 REGISTRATION_FLOOR, INITIATE_FLOOR, VERIFY_FLOOR = 2.0, 5.0, 3.0
-TOTP_PERIOD = 30
-TOTP_MIN_REMAINING = 3.0
 VERIFY_REQUEST_ID = "journey-verify-1"
-
-
-class MotoTOTP(pyotp.TOTP):
-    """moto hands out the fixed secret 'asdfasdfasdf', shorter than pyotp's minimum."""
-
-    min_secret_length_bits = 0
-
-
-def fresh_code(totp: pyotp.TOTP) -> str:
-    """The current code, waiting for the next window if this one is about to end."""
-    remaining = TOTP_PERIOD - time.time() % TOTP_PERIOD
-    if remaining < TOTP_MIN_REMAINING:
-        time.sleep(remaining + 0.1)
-    return totp.now()
 
 
 def wrong_code(totp: pyotp.TOTP) -> str:
@@ -189,7 +173,7 @@ def test_register_sign_in_lose_device_and_recover(
     server: Server = request.getfixturevalue(
         "server" if link_style == "fragment" else "compactconnect_server"
     )
-    links = emails.Links(UI_BASE_URL, emails.link_templates(link_style, {}))
+    links = emails.Links(server.origin, emails.link_templates(link_style, {}))
     cognito = server.cognito()
 
     # Given ALICE registers with alice@example.com

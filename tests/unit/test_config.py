@@ -163,3 +163,39 @@ def test_unusable_frontend_settings_stop_start_up_naming_the_fault(
     environment.setenv(name, value)
     with pytest.raises(ValidationError, match=re.escape(message)):
         Settings()
+
+
+def test_local_links_and_pages_default_to_the_service_itself(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    # Given the local stack on port 8123 and no UI_BASE_URL
+    environment.setenv("PORT", "8123")
+    settings = Settings()
+    # Then emailed links open the service's own reference pages, which are served
+    assert settings.ui_base_url == "http://127.0.0.1:8123"
+    assert settings.cors_origins == ["http://127.0.0.1:8123"]
+    assert (settings.web_pages, settings.web_pages_enabled) == ("auto", True)
+
+
+def test_an_explicit_frontend_and_web_pages_off_are_kept(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("UI_BASE_URL", "http://127.0.0.1:3000")
+    environment.setenv("WEB_PAGES", "off")
+    settings = Settings()
+    assert (settings.ui_base_url, settings.web_pages_enabled) == ("http://127.0.0.1:3000", False)
+
+
+def test_aws_serves_no_pages_unless_asked(environment: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        environment.setenv(name, value)
+    assert Settings().web_pages_enabled is False
+    environment.setenv("WEB_PAGES", "on")
+    assert Settings().web_pages_enabled is True
+
+
+def test_aws_without_ui_base_url_fails_naming_it(environment: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        if name != "UI_BASE_URL":
+            environment.setenv(name, value)
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert "UI_BASE_URL on https://" in str(raised.value)

@@ -1,0 +1,305 @@
+"""The whole journey clicked through the reference pages in Debian's Chromium.
+
+The server runs with its real response floors: the pages must stay usable while a POST takes
+2 to 5 seconds (a busy button, then the answer), and that is what a person sees. They cost
+about ten seconds of this test.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.conftest import Server
+from tests.support.browser import CHROMIUM, capture
+from tests.support.leaks import remember
+from tests.support.mail import Mail, read_outbox
+from tests.support.totp import MotoTOTP, fresh_code
+
+pytestmark = pytest.mark.e2e
+
+# Avery, a demo licensee of the local stack (README), so the screenshots match the walkthrough.
+AVERY = {
+    "compact": "aslp",
+    "jurisdiction": "oh",
+    "licenseType": "audiologist",
+    "givenName": "Avery",
+    "familyName": "Lindqvist",
+    "dob": "1984-03-17",
+    "partialSocial": "4821",
+}
+EMAIL = "avery@example.com"
+INVITATION, RECOVERED = "Your provider account", "Your provider account was recovered"
+CONFIRMATION = "Confirm account recovery"
+MAIL_TIMEOUT_SECONDS = 30
+# The slowest POST waits out a 5 s floor; a loaded machine adds to it.
+ANSWER_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh tab in a fresh context (its own sessionStorage)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def wait_for_mail(server: Server, subject: str, seen: int = 0) -> Mail:
+    """The (seen+1)-th message to Avery with `subject`; emails may go out after the answer."""
+    deadline = time.monotonic() + MAIL_TIMEOUT_SECONDS
+    while True:
+        found = [
+            m for m in read_outbox(server.outbox_dir) if m.to == EMAIL and m.subject == subject
+        ]
+        if len(found) > seen:
+            return found[seen]
+        assert time.monotonic() < deadline, f"no {subject!r} mail #{seen + 1} to {EMAIL}"
+        time.sleep(0.2)
+
+
+def mail_count(server: Server, subject: str) -> int:
+    """How many messages with `subject` went to Avery."""
+    return sum(1 for m in read_outbox(server.outbox_dir) if m.to == EMAIL and m.subject == subject)
+
+
+def fill_license(page: Page) -> None:
+    """Avery's license facts, as a person picks and types them."""
+    page.get_by_label("Compact").select_option("aslp")
+    page.get_by_label("License type").select_option("audiologist")
+    page.get_by_label("State of the license").select_option("oh")
+    page.get_by_label("Given name").fill(AVERY["givenName"])
+    page.get_by_label("Family name").fill(AVERY["familyName"])
+    page.get_by_label("Date of birth").fill(AVERY["dob"])
+    page.get_by_label("Last four digits of your Social Security number").fill(
+        AVERY["partialSocial"]
+    )
+
+
+def status(page: Page):  # noqa: ANN201 - a Playwright locator
+    """The page's live status message."""
+    return page.locator("#status")
+
+
+def first_sign_in(page: Page, server: Server, temporary_password: str, shots: str = "") -> str:
+    """Temporary password → new password → authenticator enrolment → /account. The password."""
+    page.goto(f"{server.origin}/sign-in")
+    if shots:
+        capture(page, "sign-in")
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(temporary_password)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    expect(page.locator("#policy")).to_have_text(
+        "At least 12 characters, with an upper-case letter, a lower-case letter, a digit and "
+        "a symbol. Use it nowhere else."
+    )
+    if shots:
+        capture(page, "sign-in-new-password")
+    password = remember(f"Browser-{int(time.time())}-Aa9!")
+    page.get_by_label("New password", exact=True).fill(password)
+    page.get_by_label("New password again").fill(password)
+    page.get_by_role("button", name="Save my password").click()
+
+    expect(page.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+    secret = remember(page.locator("#mfa-secret").inner_text())
+    if shots:
+        capture(page, "sign-in-authenticator")
+    page.get_by_label("6-digit code from the app").fill(fresh_code(MotoTOTP(secret)))
+    page.get_by_role("button", name="Finish setup").click()
+    expect(page).to_have_url(f"{server.origin}/account")
+    return password
+
+
+def events_shown(page: Page) -> list[str]:
+    """The account events listed on /account, newest first, without their times."""
+    expect(page.locator("#profile")).to_be_visible()
+    return [text.split(": ", 1)[1] for text in page.locator("#events li").all_inner_texts()]
+
+
+def id_token(page: Page) -> str:
+    """The ID token the pages keep in this tab's sessionStorage."""
+    return remember(page.evaluate("sessionStorage.getItem('idToken')"))
+
+
+def me_status(server: Server, token: str) -> int:
+    """The status of GET /me with `token`."""
+    return requests.get(
+        f"{server.api_url}/provider-users/me",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).status_code
+
+
+def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: Page) -> None:
+    """Every page of the journey, as a person clicks through it, checked and photographed."""
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    expect.set_options(timeout=ANSWER_TIMEOUT_MS)
+
+    # Given Avery registers on /register
+    page.goto(f"{server.origin}/register")
+    capture(page, "register")
+    fill_license(page)
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_role("button", name="Register").click()
+    expect(status(page)).to_have_text(
+        "Thank you. If your details match a license record, an email with a temporary password "
+        f"is on its way to {EMAIL}. Then sign in with it."
+    )
+    capture(page, "register-sent")
+
+    # When she signs in with the invitation's temporary password, her own password and an app
+    invitation = wait_for_mail(server, INVITATION)
+    assert f"Sign in at {server.origin}/sign-in " in invitation.text
+    password = first_sign_in(page, server, invitation.temporary_password, shots="first")
+
+    # Then her account page shows her license and the registration
+    expect(page.locator("#name")).to_have_text("Avery Lindqvist")
+    assert page.locator("#licenses li").all_inner_texts() == [
+        "audiologist, KY, number KY-AUD-5530 (active)",
+        "audiologist, OH, number OH-AUD-10021 (active)",
+    ]
+    assert events_shown(page) == ["Account registered"]
+    capture(page, "account")
+    lost_device_token = id_token(page)
+
+    # When she signs out and back in, the authenticator's code is asked for
+    page.get_by_role("button", name="Sign out").click()
+    expect(status(page)).to_contain_text("You are signed out.")
+    assert page.evaluate("sessionStorage.length") == 0
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    capture(page, "sign-in-code")
+    page.get_by_label("6-digit code from your authenticator app").fill(
+        fresh_code(MotoTOTP("asdfasdfasdf"))  # the only secret moto ever associates
+    )
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.origin}/account")
+    page.get_by_role("button", name="Sign out").click()
+    expect(status(page)).to_contain_text("You are signed out.")
+
+    # When she loses the device and asks to recover the account
+    page.goto(f"{server.origin}/account-recovery")
+    capture(page, "account-recovery")
+    fill_license(page)
+    page.get_by_label("Email address of your account").fill(EMAIL)
+    page.get_by_label("Current password").fill(password)
+    page.get_by_role("button", name="Email me a recovery link").click()
+    expect(status(page)).to_have_text(
+        'Request received. If everything matches, a "Confirm account recovery" email is on its '
+        f"way to {EMAIL}. Its link works once, for 15 minutes."
+    )
+    capture(page, "account-recovery-sent")
+    link = wait_for_mail(server, CONFIRMATION).recovery_link
+    token = remember(
+        dict(p.split("=", 1) for p in urlsplit(link).fragment.split("&"))["recoveryToken"]
+    )
+    assert link.startswith(f"{server.origin}/account-recovery/verify#")
+
+    # And opens the link (as a mail scanner would) without pressing the button
+    page.goto(link)
+    expect(page.get_by_role("button", name="Reset my account")).to_be_enabled()
+    assert page.url == f"{server.origin}/account-recovery/verify"  # the fragment is gone
+    assert page.evaluate("window.location.href") == f"{server.origin}/account-recovery/verify"
+    page.goto(f"{server.origin}/register")
+    page.go_back()
+    assert page.url == f"{server.origin}/account-recovery/verify"  # nor is it in the history
+
+    # Then nothing changed: no invitation, and the lost device's session still works
+    time.sleep(1)
+    assert mail_count(server, RECOVERED) == 0
+    assert me_status(server, lost_device_token) == 200
+
+    # When she opens the link again and presses the button
+    page.goto(link)
+    capture(page, "verify")
+    page.get_by_role("button", name="Reset my account").click()
+    expect(status(page)).to_have_text(
+        "Your account was reset. An email with a new temporary password is on its way: sign "
+        "in with it, choose a new password and set up your new device. Go to sign in."
+    )
+    capture(page, "verify-done")
+
+    # Then a new invitation lets her in with a new password and a new authenticator
+    recovered = wait_for_mail(server, RECOVERED)
+    first_sign_in(page, server, recovered.temporary_password)
+    assert events_shown(page) == ["Recovery completed", "Recovery requested", "Account registered"]
+
+    # And the lost device's ID token is refused
+    assert me_status(server, lost_device_token) == 401
+
+    # And the recovery token never reached the server: not in its request log, not anywhere
+    server_log = server.log_file.read_text()
+    assert "method=GET path=/account-recovery/verify status=200" in server_log
+    assert token not in server_log
+
+
+def test_a_used_or_broken_link_says_to_start_again(server: Server, page: Page) -> None:
+    """The verify page explains a 400 and an incomplete link, and strips the fragment."""
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+
+    # Given a link whose token is wrong
+    page.goto(
+        f"{server.origin}/account-recovery/verify#compact=aslp"
+        "&providerId=0f8d2b6e-3c1a-4f5e-9b7d-2a6c8e4f1b3d&recoveryToken=not-the-token"
+    )
+    assert page.url == f"{server.origin}/account-recovery/verify"
+
+    # When the button is pressed, then the page says the link is spent and where to restart
+    page.get_by_role("button", name="Reset my account").click()
+    expect(status(page)).to_have_text(
+        "This link is invalid, has expired or was already used. Start the recovery again.",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    expect(page.get_by_role("button", name="Reset my account")).to_be_hidden()
+    expect(page.get_by_role("link", name="Start the recovery again.")).to_have_attribute(
+        "href", "/account-recovery"
+    )
+
+    # Given a link cut short, then there is nothing to press and the page says what to do
+    page.goto(f"{server.origin}/account-recovery/verify#compact=aslp")
+    expect(status(page)).to_have_text(
+        "This link is incomplete. Open the link from the email again, exactly as sent, or "
+        "start the recovery again."
+    )
+    expect(page.get_by_role("button", name="Reset my account")).to_be_hidden()
+    capture(page, "verify-incomplete")
+
+
+def test_pages_have_their_own_policy_and_the_api_keeps_its_headers(server: Server) -> None:
+    """Pages: script-src 'self', no inline script; API answers are untouched by the pages."""
+    page_answer = requests.get(f"{server.origin}/sign-in", timeout=10)
+    policy = page_answer.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy.split("; ")
+    assert "unsafe-inline" not in policy
+    assert page_answer.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert page_answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script>" not in page_answer.text  # every script is a file of our own
+    api_answer = requests.get(f"{server.api_url}/health", timeout=10)
+    assert api_answer.headers.get("Content-Security-Policy") != policy
+    escape = (
+        f"{server.origin}/assets/%2e%2e/%2e%2e/core/config.py"  # decoded to ../.. by the server
+    )
+    assert requests.get(escape, timeout=10).status_code == 404

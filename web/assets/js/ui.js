@@ -1,0 +1,53 @@
+// Small helpers every page uses: status messages, busy buttons, form values.
+
+/** Show a message in the page's live status region ("error", "ok" or plain). */
+export function say(text, kind = "") {
+  const status = document.getElementById("status");
+  status.className = `status ${kind}`.trim();
+  status.textContent = text;
+}
+
+/** Show a message followed by a link, e.g. "... Start again." */
+export function sayWithLink(text, linkText, href, kind = "") {
+  say(`${text} `, kind);
+  const link = document.createElement("a");
+  link.href = href;
+  link.textContent = linkText;
+  document.getElementById("status").append(link);
+}
+
+/** Disable a form's (or a single) button while a request runs, so it is sent once. */
+export function setBusy(target, busy) {
+  const button = target instanceof HTMLButtonElement ? target : target.querySelector("button[type=submit]");
+  button.disabled = busy;
+  target.setAttribute("aria-busy", String(busy));
+}
+
+/** The form's named fields as an object of trimmed strings (passwords untouched). */
+export function formValues(form) {
+  const values = {};
+  for (const [name, value] of new FormData(form)) {
+    const field = form.elements.namedItem(name);
+    values[name] = field.type === "password" ? value : value.trim();
+  }
+  return values;
+}
+
+/** Empty or malformed required fields, by their label; focuses the first one. */
+export function invalidFields(form) {
+  const invalid = [...form.elements].filter((field) => field.willValidate && !field.checkValidity());
+  invalid.forEach((field) => field.setAttribute("aria-invalid", "true"));
+  form.querySelectorAll("[aria-invalid]").forEach((field) => {
+    if (!invalid.includes(field)) field.removeAttribute("aria-invalid");
+  });
+  if (invalid.length) invalid[0].focus();
+  return invalid.map((field) => field.labels[0]?.textContent ?? field.name);
+}
+
+/** "2 minutes" or "30 seconds" for a Retry-After value in seconds. */
+export function waitText(seconds) {
+  const value = Number.parseInt(seconds, 10);
+  if (!Number.isFinite(value) || value <= 0) return "a few minutes";
+  if (value < 90) return `${value} seconds`;
+  return `${Math.ceil(value / 60)} minutes`;
+}
