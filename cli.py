@@ -70,6 +70,8 @@ def serve(settings: Settings) -> int:
         host = "127.0.0.1"
         print(f"Local AWS stack at {settings.aws_endpoint_url}; described in {STACK_FILE}")
         print(f"Swagger UI: http://127.0.0.1:{settings.port}/v1/ui/")
+        if settings.web_pages_enabled:
+            print(f"Pages: http://127.0.0.1:{settings.port}/register (README: Try it in a browser)")
         print(f"Emails are written to {settings.outbox_dir.resolve()}")
         if settings.metrics_port:
             print(f"Metrics: http://127.0.0.1:{settings.metrics_port}/metrics")
