@@ -63,15 +63,20 @@ def render_page(page: Page) -> bytes:
     return filled.encode()
 
 
-def browser_config(settings: Settings) -> bytes:
-    """What the pages need to call Cognito: the same pool and app client the API trusts."""
+def cognito_endpoint(settings: Settings) -> str:
+    """Where browsers reach the pool's Cognito: the local stack's moto, or AWS's endpoint."""
     endpoint = (
         settings.aws_endpoint_url or f"https://cognito-idp.{settings.aws_region}.amazonaws.com"
     )
+    return endpoint.rstrip("/") + "/"
+
+
+def browser_config(settings: Settings) -> bytes:
+    """What the pages need to call Cognito: the same pool and app client the API trusts."""
     return json.dumps(
         {
             "apiBaseUrl": "/v1",
-            "cognitoEndpoint": endpoint.rstrip("/") + "/",
+            "cognitoEndpoint": cognito_endpoint(settings),
             "region": settings.aws_region,
             "userPoolClientId": settings.user_pool_client_id,
             # The local stack accepts any reCAPTCHA token but "fail"; a deployment that turns
@@ -88,15 +93,13 @@ def missing_vendor_files() -> list[str]:
 
 def content_security_policy(settings: Settings) -> str:
     """Only our own scripts and styles; fetches to the API and to the pool's Cognito endpoint."""
-    cognito = urlsplit(
-        settings.aws_endpoint_url or f"https://cognito-idp.{settings.aws_region}.amazonaws.com"
-    )
+    cognito = urlsplit(cognito_endpoint(settings))
     return "; ".join(
         [
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self' data:",
+            "img-src 'self'",  # the QR code is drawn as inline SVG elements
             f"connect-src 'self' {cognito.scheme}://{cognito.netloc}",
             "form-action 'self'",
             "base-uri 'none'",

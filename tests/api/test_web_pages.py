@@ -10,7 +10,7 @@ from core.config import Settings
 from handlers.web_pages import PAGES
 
 PAGE_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self' https://cognito-idp.us-east-1.amazonaws.com; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )

@@ -159,6 +159,10 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     """Every page of the journey, as a person clicks through it, checked and photographed."""
     page.set_default_timeout(ANSWER_TIMEOUT_MS)
     expect.set_options(timeout=ANSWER_TIMEOUT_MS)
+    # Script errors and Content-Security-Policy refusals show up as console errors.
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
 
     # Given Avery registers on /register
     page.goto(f"{server.origin}/register")
@@ -258,6 +262,9 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     server_log = server.log_file.read_text()
     assert "method=GET path=/account-recovery/verify status=200" in server_log
     assert token not in server_log
+
+    # And no page ever hit a script error or a policy refusal
+    assert problems == []
 
 
 def test_a_used_or_broken_link_says_to_start_again(server: Server, page: Page) -> None:
