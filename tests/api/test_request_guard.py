@@ -131,20 +131,28 @@ def test_deep_nesting_and_huge_integers_say_the_body_is_not_json(client):
 
 
 def test_an_unexpected_error_is_logged_with_its_traceback_and_counted(client, caplog, monkeypatch):
-    import core.services.registration as registration
+    # (verifyRecovery answers from its own work; registration answers before its work runs)
+    import core.services.recovery as recovery
 
     def explode(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr(registration, "find_licensee", explode)
+    monkeypatch.setattr(recovery.link_tokens, "parse", explode)
     sample = ("provider_accounts_server_errors_total", {"error": "RuntimeError"})
     before = REGISTRY.get_sample_value(*sample) or 0.0
 
     answer = client.post(
-        "/v1/provider-users/registration", json=registration_body(ALICE, "quillon@example.test")
+        "/v1/provider-users/verifyRecovery",
+        json={
+            "compact": "aslp",
+            "providerId": "89a6377e-c3a5-40e5-bca5-317ec854c570",
+            "recoveryToken": "some-id.some-secret",
+            "recaptchaToken": "ok",
+        },
     )
 
-    assert answer.status_code == 500
+    assert (answer.status_code, answer.headers["content-type"]) == (500, PROBLEM)
+    assert "internal detail" not in answer.text
     assert REGISTRY.get_sample_value(*sample) == before + 1
     failures = [r for r in caplog.records if r.exc_info]
     assert [r.getMessage() for r in failures] == ["request failed: RuntimeError"]

@@ -23,6 +23,7 @@ from core.config import Settings
 from handlers.app import create_app
 from tests.infra.conftest import resources_of
 from tests.support.aws_calls import recording_aws_calls
+from tests.support.background import draining_client
 from tests.support.cognito import id_token_after_password_set
 from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.leaks import remember
@@ -54,6 +55,8 @@ def ses_settings(aws: Settings) -> Settings:
             "mail_backend": "ses",
             "mail_from": f"Provider Accounts <no-reply@{MAIL_DOMAIN}>",
             "mail_configuration_set": CONFIGURATION_SET,
+            # The journey sends a second invitation on purpose (registering again).
+            "mail_invitation_cap": 2,
         }
     )
 
@@ -74,7 +77,7 @@ def test_the_iam_list_is_exactly_what_a_whole_journey_calls(ses_settings, monkey
     # When a provider registers (twice), recovers and opens her profile, and readiness is probed
     with recording_aws_calls(monkeypatch, names) as recorder:
         app = create_app(settings)
-        with app.test_client() as client:
+        with draining_client(app) as client:
             assert client.get("/v1/ready").json() == {"status": "ready"}
             registered = client.post(
                 "/v1/provider-users/registration", json=registration_body(ALICE, EMAIL)

@@ -12,7 +12,7 @@ from core.adapters.licenses import DynamoLicenseStore
 from core.adapters.profile_reads import DynamoProfileReader
 from core.adapters.providers import DynamoProviderStore
 from core.errors import UpstreamUnavailable
-from core.models import AccountEvent
+from core.models import AccountEvent, PendingRecovery
 from tests.integration.conftest import Tables
 from tests.support.data import ALICE, BOB
 
@@ -40,7 +40,9 @@ def with_events(tables: Tables, count: int) -> list[AccountEvent]:
     events = [AccountEvent("registered", NOW)]
     for minute in range(1, count):
         moment = NOW + timedelta(minutes=minute)
-        store.store_recovery_token(registered, "h", moment + timedelta(minutes=15), moment)
+        store.store_recovery_token(
+            registered, PendingRecovery("h", moment + timedelta(minutes=15), "id"), moment
+        )
         events.append(AccountEvent("recovery_requested", moment))
     return events[::-1]
 
