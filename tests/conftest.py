@@ -62,6 +62,7 @@ XDIST_GROUPS = {
     # after another, so that no server's start-up (30 s allowed) competes with another's.
     "e2e": "servers",
     "multi_instance": "servers",
+    "reliability/test_timing_under_load.py": "servers",
     # Writes docs/RELIABILITY.md only when every cell ran in the same process.
     "reliability/test_fault_matrix.py": "fault-matrix",
 }
