@@ -13,7 +13,10 @@ settings = Settings()
 bind = f"0.0.0.0:{settings.port}"
 worker_class = "handlers.server.UvicornWorker"
 accesslog = None  # the app logs one line per request, with its request id
-graceful_timeout = 20
+# On SIGTERM a worker finishes its requests (floors of up to 5 s), then its process drains the
+# background work it already answered 200 for (BACKGROUND_SHUTDOWN_SECONDS): give it both.
+# The CDK stack's container stop timeout (120 s) stays above this.
+graceful_timeout = settings.background_shutdown_seconds + 20
 timeout = 30
 
 

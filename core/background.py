@@ -74,7 +74,10 @@ class BoundedExecutor:
             threads = list(self._threads)
         finished = self.wait_idle(timeout)
         for _ in threads:
-            self._queue.put(_STOP)
+            try:  # a full queue (work left after the timeout) must not hold shutdown up
+                self._queue.put_nowait(_STOP)
+            except queue.Full:
+                break
         for thread in threads:
             thread.join(timeout=1)
         return finished

@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     recovery_verify_limit: int = Field(2, ge=1)
     recovery_verify_window_seconds: int = Field(900, ge=60)
     recovery_verify_failure_limit: int = Field(20, ge=1)
-    claim_lease_seconds: int = Field(60, ge=5, le=600)
+    claim_lease_seconds: int = Field(120, ge=5, le=600)
     reregistration_after_hours: int = Field(24, ge=1)
 
     mail_cap_window_seconds: int = Field(3600, ge=60, le=86400)
@@ -159,6 +159,8 @@ class Settings(BaseSettings):
                 (not self.ui_base_url.startswith("https://"), "UI_BASE_URL on https://"),
                 (not self.floors_enabled, "RESPONSE_FLOORS=on"),
                 (not self.ip_limits_enabled, "IP_RATE_LIMITS=on"),
+                # The reference pages send a fixed reCAPTCHA token and are not in the image.
+                (self.web_pages == "on", "WEB_PAGES=off or auto (the pages are for local use)"),
             )
             if broken
         ]

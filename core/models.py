@@ -39,10 +39,11 @@ class License:
     jurisdiction: str
     license_type: str
     license_number: str
-    given_name: str
-    family_name: str
-    date_of_birth: date
-    ssn_last_four: str
+    # Never in a repr: a log line or traceback quoting a license must not carry these.
+    given_name: str = field(repr=False)
+    family_name: str = field(repr=False)
+    date_of_birth: date = field(repr=False)
+    ssn_last_four: str = field(repr=False)
     license_status: str
 
     def matches(self, facts: LicenseFacts) -> bool:
@@ -127,8 +128,9 @@ class MailMessage:
 
     to: str
     subject: str
-    text: str
-    html: str
+    # The bodies carry temporary passwords and link tokens: never in a repr.
+    text: str = field(repr=False)
+    html: str = field(repr=False)
 
     def __post_init__(self) -> None:
         # Checked here, whatever validated the address before: a CR or LF would inject mail

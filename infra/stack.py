@@ -19,6 +19,8 @@ from infra import data, edge, iam, monitoring
 from infra.cache import SharedLimits
 
 CONTAINER_PORT = 8000
+# ECS's longest wait between SIGTERM and SIGKILL; above gunicorn's graceful_timeout.
+STOP_TIMEOUT_SECONDS = 120
 
 
 class ProviderAccountsStack(cdk.Stack):
@@ -145,6 +147,11 @@ class ProviderAccountsStack(cdk.Stack):
             interval=cdk.Duration.seconds(15),
             healthy_threshold_count=2,
             unhealthy_threshold_count=3,
+        )
+        # A stopping task first lets gunicorn drain: requests waiting out their floors, then
+        # the background work already answered 200 (gunicorn.conf.py's graceful_timeout).
+        service.task_definition.node.default_child.add_property_override(  # type: ignore[union-attr]
+            "ContainerDefinitions.0.StopTimeout", STOP_TIMEOUT_SECONDS
         )
         redis.allow_from(service.service)
         scaling = service.service.auto_scale_task_count(

@@ -11,7 +11,8 @@ from botocore.config import Config
 from core.config import Settings
 
 # Fail fast rather than pile up: one AWS call waits at most 2 × (2 + 4) s. A recovery makes
-# four calls after claiming its token, so it ends well within the 60 s claim lease.
+# five calls after claiming its token (global sign-out, delete, create, email, the completing
+# write): at worst about 65 s, well within the 120 s claim lease (CLAIM_LEASE_SECONDS).
 # The adapters build every request themselves, so botocore's client-side check of each one
 # against the service model is pure per-call CPU; AWS still rejects a malformed request.
 AWS_CLIENT_CONFIG = Config(

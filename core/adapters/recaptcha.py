@@ -45,7 +45,10 @@ class GoogleRecaptcha:
         if not isinstance(result, dict) or result.get("success") is not True:
             return False
         score = result.get("score")
-        return score is None or float(score) >= self._min_score
+        if score is None:
+            return True
+        # A score that is not a number fails closed, like every other malformed answer.
+        return isinstance(score, int | float) and float(score) >= self._min_score
 
     def _http(self) -> Any:
         """The injected session, or one per thread (requests sessions are not shared)."""

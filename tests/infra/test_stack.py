@@ -187,6 +187,18 @@ def test_the_container_runs_in_aws_mode_behind_the_load_balancer(template_json):
     assert environment["UI_BASE_URL"] == {"Ref": "UiBaseUrl"}
 
 
+def test_a_stopping_task_has_time_to_drain_its_background_work(template_json):
+    import runpy
+    from pathlib import Path
+
+    from infra.stack import STOP_TIMEOUT_SECONDS
+
+    gunicorn_conf = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+    graceful = runpy.run_path(str(gunicorn_conf))["graceful_timeout"]
+    assert container(template_json)["StopTimeout"] == STOP_TIMEOUT_SECONDS
+    assert graceful < STOP_TIMEOUT_SECONDS
+
+
 def test_redis_is_reachable_only_from_the_service(template_json):
     group = single(template_json, "AWS::ElastiCache::ReplicationGroup")
     assert group["TransitEncryptionEnabled"] is True

@@ -184,12 +184,17 @@ def test_an_explicit_frontend_and_web_pages_off_are_kept(environment: pytest.Mon
     assert (settings.ui_base_url, settings.web_pages_enabled) == ("http://127.0.0.1:3000", False)
 
 
-def test_aws_serves_no_pages_unless_asked(environment: pytest.MonkeyPatch) -> None:
+def test_aws_serves_no_pages_and_refuses_to_start_with_them(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    # (the pages send a fixed reCAPTCHA token, and the image holds no web/ folder)
     for name, value in PRODUCTION.items():
         environment.setenv(name, value)
     assert Settings().web_pages_enabled is False
     environment.setenv("WEB_PAGES", "on")
-    assert Settings().web_pages_enabled is True
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert "WEB_PAGES=off or auto" in str(raised.value)
 
 
 def test_aws_without_ui_base_url_fails_naming_it(environment: pytest.MonkeyPatch) -> None:
