@@ -3,6 +3,7 @@
 Usage (from the repository root; `make bench` runs it):
 
     .venv/bin/python -m bench.floor_burst [--requests 500] [--baseline-timeout 320]
+                                          [--skip-baseline]
 
 Starts moto (bench/stack.py) and, one after the other, three servers on it, per-IP limits off:
 
@@ -193,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         default=320.0,
         help="client timeout of a baseline request (10 threads x 5 s: 500 take ~250 s)",
     )
+    parser.add_argument(
+        "--skip-baseline",
+        action="store_true",
+        help="leave out the sleeping baseline (its figures do not change with our code)",
+    )
     args = parser.parse_args(argv)
     work = workdir()
     common = {"ip_rate_limits": "off"}
@@ -213,17 +219,18 @@ def main(argv: list[str] | None = None) -> int:
                     60.0,
                 )
             )
-        env = server_env(stack, work, response_floors="off", **common)
-        with app_server("sleep-baseline", "bench.baseline_app:app", env, work) as server:
-            results.append(
-                burst(
-                    "sleep in handler (baseline)",
-                    server,
-                    stack.pid,
-                    args.requests,
-                    args.baseline_timeout,
+        if not args.skip_baseline:
+            env = server_env(stack, work, response_floors="off", **common)
+            with app_server("sleep-baseline", "bench.baseline_app:app", env, work) as server:
+                results.append(
+                    burst(
+                        "sleep in handler (baseline)",
+                        server,
+                        stack.pid,
+                        args.requests,
+                        args.baseline_timeout,
+                    )
                 )
-            )
 
     print(f"\nfloor_burst: {args.requests} concurrent initiateRecovery (no match), floor 5 s")
     print("machine: " + ", ".join(f"{k} {v}" for k, v in machine().items()) + "\n")
