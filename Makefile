@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# jsii (the CDK's runtime) prints a screen-wide banner on Node 20; the CDK works on it here.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 
 .PHONY: run test suite lint typecheck unit contract e2e redis browser web-deps docker image infra bench fuzz clean
 
