@@ -1,4 +1,4 @@
-"""The `provider-accounts` command: serve, bootstrap, seed."""
+"""The `provider-accounts` command: serve, bootstrap, seed, unlock."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("bootstrap", help="create missing tables, user pool and app client")
     seed = commands.add_parser("seed", help="load license records from a CSV file")
     seed.add_argument("file", type=Path)
+    unlock = commands.add_parser(
+        "unlock", help='let an account locked by "Not me" sign in and recover again'
+    )
+    unlock.add_argument("--compact", required=True)
+    unlock.add_argument("--provider-id", required=True)
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -35,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings)
     if args.command == "serve":
         return serve(settings)
+    if args.command == "unlock":
+        return unlock_account(settings, args.compact, args.provider_id)
     if args.command == "bootstrap":
         from core.local.stack import provision
 
@@ -90,6 +97,28 @@ def serve(settings: Settings) -> int:
     finally:
         if stack is not None:
             stack.stop()
+    return 0
+
+
+def unlock_account(settings: Settings, compact: str, provider_id: str) -> int:
+    """Unlock one account; the operator's OS user name goes to the log and the history."""
+    import getpass
+
+    from handlers.wiring import build_services
+
+    from core.errors import ConditionFailed, NotFound
+    from core.services.not_me import unlock_account as unlock
+
+    operator = getpass.getuser()
+    try:
+        unlock(compact, provider_id, operator, build_services(settings).recovery)
+    except NotFound:
+        print(f"provider-accounts: no provider {compact}/{provider_id}", file=sys.stderr)
+        return 1
+    except ConditionFailed:
+        print(f"provider-accounts: {compact}/{provider_id} is not locked", file=sys.stderr)
+        return 1
+    print(f"unlocked {compact}/{provider_id} (by {operator})")
     return 0
 
 

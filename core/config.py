@@ -67,8 +67,10 @@ class Settings(BaseSettings):
     registration_ip_limit: str = "3 per 15 minutes"
     initiate_recovery_ip_limit: str = "5 per 15 minutes"
     verify_recovery_ip_limit: str = "10 per 15 minutes"
+    cancel_recovery_ip_limit: str = "10 per 15 minutes"
 
     recovery_token_ttl_seconds: int = Field(900, ge=60)
+    recovery_cooldown_seconds: int = Field(0, ge=0, le=7 * 86400)
     recovery_initiate_limit: int = Field(3, ge=1)
     recovery_initiate_window_seconds: int = Field(3600, ge=60)
     recovery_verify_limit: int = Field(2, ge=1)

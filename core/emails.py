@@ -37,6 +37,14 @@ LINK_TEMPLATES: dict[str, dict[str, str]] = {
         "compactconnect": "{ui}/Dashboard?bypass=recovery-practitioner"
         "&compact={compact}&providerId={providerId}&recoveryId={token}",
     },
+    # "Not me" in every recovery email (issue 13). CompactConnect has no such page yet: its
+    # style names the route the reference pages' counterpart would take there.
+    "not_me": {
+        "fragment": "{ui}/account-recovery/not-me"
+        "#compact={compact}&providerId={providerId}&cancelToken={token}",
+        "compactconnect": "{ui}/MfaResetNotMe"
+        "?compact={compact}&providerId={providerId}&cancelToken={token}",
+    },
 }
 
 
@@ -83,6 +91,10 @@ class Links:
         """The link of this kind, its values URL-encoded."""
         encoded = {name: quote(value, safe="") for name, value in values.items()}
         return self.templates[kind].format(ui=self.ui_base_url.rstrip("/"), **encoded)
+
+    def not_me(self, compact: str, provider_id: str, token: str) -> str:
+        """The "Not me" link of a recovery email: cancels, or locks what was recovered."""
+        return self.url("not_me", compact=compact, providerId=provider_id, token=token)
 
 
 def invitation(
@@ -139,9 +151,21 @@ def registration_attempt_notice(to: str, links: Links) -> MailMessage:
 
 
 def recovery_confirmation(
-    to: str, given_name: str, link: str, expires_minutes: int, links: Links
+    to: str,
+    given_name: str,
+    link: str,
+    expires_minutes: int,
+    links: Links,
+    not_me: str,
+    usable_from: str | None = None,
 ) -> MailMessage:
-    """The one-time link that confirms an account recovery."""
+    """The one-time link that confirms an account recovery, and the "Not me" link."""
+    lifetime = (
+        f"The link expires in {_minutes(expires_minutes)} and works once."
+        if usable_from is None
+        else f"For your safety the link works only from {usable_from}, then for "
+        f"{_minutes(expires_minutes)}, and once."
+    )
     return _message(
         to,
         "Confirm account recovery",
@@ -150,12 +174,66 @@ def recovery_confirmation(
             "We received a request to recover your provider account because its multi-factor "
             "authentication (MFA) device was lost. To confirm, open this link:",
             link,
-            f"The link expires in {_minutes(expires_minutes)} and works once. Confirming replaces "
-            "your account's sign-in: you will get a new temporary password by email, then choose "
-            "a new password and set up MFA on a new device.",
-            "If you did not ask for this, do not open the link: someone else knows your "
-            'password. Change it now with "Forgot your password?" on the sign-in page at '
-            f"{links.sign_in}.",
+            f"{lifetime} Confirming replaces your account's sign-in: you will get a new "
+            "temporary password by email, then choose a new password and set up MFA on a new "
+            "device.",
+            "If you did not ask for this, do not open the link above. Stop the recovery with "
+            "this link instead (it works for 7 days):",
+            not_me,
+            'Someone else knows your password: change it now with "Forgot your password?" on '
+            f"the sign-in page at {links.sign_in}.",
+        ],
+    )
+
+
+def recovery_completed_notice(
+    to: str, given_name: str, when: str, ip: str | None, browser: str, not_me: str
+) -> MailMessage:
+    """Tells every address of record that the account was recovered, from where, and how to undo."""
+    return _message(
+        to,
+        "Was it you? Your provider account was recovered",
+        [
+            f"Hello {given_name},",
+            "Your provider account was just recovered after a lost multi-factor authentication "
+            "(MFA) device: its previous password and MFA device no longer work.",
+            f"When: {when}\nFrom the address: {ip or 'unknown'}\nBrowser: {browser}",
+            "If this was you, you need not do anything more: the invitation with your temporary "
+            "password comes in a separate email.",
+            "If this was not you, lock the account now with this link (it works for 7 days); "
+            "nobody can then sign in or recover it until support unlocks it:",
+            not_me,
+        ],
+    )
+
+
+def recovery_cancelled_notice(to: str, given_name: str, links: Links) -> MailMessage:
+    """Confirms a "Not me" before completion, and says why to change the password."""
+    return _message(
+        to,
+        "Account recovery cancelled",
+        [
+            f"Hello {given_name},",
+            "The recovery of your provider account was cancelled as you asked: its link no "
+            "longer works, and your password and MFA device are unchanged.",
+            "Whoever asked for the recovery knew your password. Change it now with "
+            f'"Forgot your password?" on the sign-in page at {links.sign_in}, and use it '
+            "nowhere else.",
+        ],
+    )
+
+
+def account_locked_notice(to: str, given_name: str) -> MailMessage:
+    """Confirms a "Not me" after completion: the account is locked until support unlocks it."""
+    return _message(
+        to,
+        "Your provider account is locked",
+        [
+            f"Hello {given_name},",
+            "As you asked, your provider account is locked: the recovered sign-in is disabled, "
+            "every session is ended, and nobody can recover the account.",
+            "Contact your compact's support: once they have checked who you are, they unlock "
+            "the account for you.",
         ],
     )
 

@@ -25,6 +25,15 @@ class InvalidRecoveryLink(ServiceError):
     default_message = "Invalid or expired recovery link"
 
 
+class RecoveryNotYetUsable(InvalidRecoveryLink):
+    """A valid link presented during its cool-down; only its holder can get this answer."""
+
+    default_message = "This recovery link does not work yet"
+
+    def __init__(self, usable_from: str | None = None) -> None:
+        super().__init__(f"This recovery link works from {usable_from}" if usable_from else None)
+
+
 class RateLimited(ServiceError):
     """Too many attempts; retry_after is in seconds."""
 

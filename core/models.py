@@ -59,8 +59,15 @@ class License:
         )
 
 
-# A recovery link waiting to be used: its id, the hash of its secret and its expiry.
-PendingRecovery = StoredLinkToken
+@dataclass(frozen=True)
+class PendingRecovery(StoredLinkToken):
+    """A recovery link waiting to be used: its token, when it was asked for, when it works.
+
+    usable_from is later than requested_at only under a cool-down (RECOVERY_COOLDOWN_SECONDS).
+    """
+
+    requested_at: datetime | None = None
+    usable_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,12 @@ class Provider:
     pending_recovery: PendingRecovery | None = None
     claim_id: str | None = None
     claimed_until: datetime | None = None
+    locked_at: datetime | None = None
+
+    @property
+    def verified_emails(self) -> list[str]:
+        """Every verified address the record holds (today the registered one), for notices."""
+        return [self.registered_email] if self.registered_email else []
 
     @property
     def is_registered(self) -> bool:
@@ -87,11 +100,47 @@ class Provider:
 
 
 @dataclass(frozen=True)
+class NotMeLink:
+    """A stored "Not me" link: its token (id, secret hash, expiry) and when it was issued.
+
+    Whether using it cancels or locks depends on what happened since it was issued: a
+    recovery completed (or being completed) since then is undone by locking the account.
+    """
+
+    token: StoredLinkToken
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class RequestOrigin:
+    """Where a request came from: its client address and a short browser description."""
+
+    ip: str | None = None
+    browser: str | None = None
+
+
+@dataclass(frozen=True)
+class RiskContext:
+    """What Cognito threat protection judges a sign-in by: the caller, as this service saw it.
+
+    encoded_data is the frontend's user context data (Cognito's advanced security script).
+    """
+
+    ip: str
+    user_agent: str | None = None
+    encoded_data: str | None = None
+
+    def __repr__(self) -> str:  # the encoded data fingerprints a device: keep it out of logs
+        return f"RiskContext(ip={self.ip!r})"
+
+
+@dataclass(frozen=True)
 class AccountEvent:
     """One entry in a provider's account history; never carries secrets."""
 
     event_type: str
     occurred_at: datetime
+    origin: RequestOrigin = RequestOrigin()
 
 
 @dataclass(frozen=True)
@@ -101,6 +150,7 @@ class Profile:
     provider: Provider
     licenses: list[License]
     events: list[AccountEvent]
+    pending_recovery: PendingRecovery | None = None  # while a recovery link can still work
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,7 @@ def build_services(  # noqa: PLR0913 - one override per dependency, by design
         policy=RecoveryPolicy(
             links=links,
             token_ttl=timedelta(seconds=settings.recovery_token_ttl_seconds),
+            cooldown=timedelta(seconds=settings.recovery_cooldown_seconds),
             initiate_limit=settings.recovery_initiate_limit,
             initiate_window=timedelta(seconds=settings.recovery_initiate_window_seconds),
             verify_limit=settings.recovery_verify_limit,

@@ -1,19 +1,40 @@
-"""GET /provider-users/me."""
+"""GET /provider-users/me and DELETE /provider-users/me/pendingRecovery."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from core.adapters.key_layout import to_stored
-from core.models import Profile
+from core.models import AccountEvent, Profile
+from core.services.not_me import cancel_own_recovery
 from core.services.profile import get_profile
-from handlers.context import dependencies
+from handlers.context import dependencies, origin
 
 
 def get_me(token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """The signed-in provider's profile, licenses and recent account events."""
     profile = get_profile(token_info["identity"], dependencies().profile)
     return _body(profile), 200, {"Content-Type": "application/json"}
+
+
+def cancel_pending_recovery(token_info: dict[str, Any]) -> tuple[str, int]:
+    """Cancel the signed-in provider's pending recovery."""
+    cancel_own_recovery(token_info["identity"], origin(), dependencies().recovery)
+    return "", 204
+
+
+def _pending(profile: Profile) -> dict[str, Any]:
+    pending = profile.pending_recovery
+    if pending is None:
+        return {}
+    requested = pending.requested_at or pending.expires_at
+    return {
+        "pendingRecovery": {
+            "requestedAt": to_stored(requested),
+            "usableFrom": to_stored(pending.usable_from or requested),
+            "expiresAt": to_stored(pending.expires_at),
+        }
+    }
 
 
 def _body(profile: Profile) -> dict[str, Any]:
@@ -34,8 +55,14 @@ def _body(profile: Profile) -> dict[str, Any]:
             }
             for lic in profile.licenses
         ],
-        "events": [
-            {"type": event.event_type, "occurredAt": to_stored(event.occurred_at)}
-            for event in profile.events
-        ],
-    }
+        "events": [_event(event) for event in profile.events],
+    } | _pending(profile)
+
+
+def _event(event: AccountEvent) -> dict[str, str]:
+    body = {"type": event.event_type, "occurredAt": to_stored(event.occurred_at)}
+    if event.origin.ip:
+        body["ipAddress"] = event.origin.ip
+    if event.origin.browser:
+        body["browser"] = event.origin.browser
+    return body

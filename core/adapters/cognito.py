@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from core.adapters.aws_errors import aws_call, error_code
 from core.errors import ConditionFailed
-from core.models import IdentityUser
+from core.models import IdentityUser, RiskContext
 
 # Answers of ADMIN_USER_PASSWORD_AUTH that mean "not this password" (or no usable user); Cognito
 # deliberately answers the same for a wrong password and an unknown user when configured to.
@@ -26,10 +26,13 @@ _REJECTED = frozenset(
 class CognitoIdentity:
     """One user pool and its app client."""
 
-    def __init__(self, client: Any, user_pool_id: str, client_id: str) -> None:
+    def __init__(
+        self, client: Any, user_pool_id: str, client_id: str, server_name: str = "provider-accounts"
+    ) -> None:
         self._client = client
         self._pool = user_pool_id
         self._app_client = client_id
+        self._server = server_name
 
     def get_user(self, username: str) -> IdentityUser | None:
         """The user, or None if the pool has no such user."""
@@ -98,8 +101,33 @@ class CognitoIdentity:
                 if error_code(error) != "UserNotFoundException":
                     raise
 
-    def password_is_valid(self, username: str, password: str) -> bool:
-        """Whether the password passes the first leg of sign-in (tokens or any challenge)."""
+    def disable_user(self, username: str) -> None:
+        """Refuse every sign-in and token refresh of the user; a user already gone is fine."""
+        with aws_call("cognito-idp", "AdminDisableUser"):
+            try:
+                self._client.admin_disable_user(UserPoolId=self._pool, Username=username)
+            except ClientError as error:
+                if error_code(error) != "UserNotFoundException":
+                    raise
+
+    def enable_user(self, username: str) -> None:
+        """Let a disabled user sign in again; a user already gone is fine."""
+        with aws_call("cognito-idp", "AdminEnableUser"):
+            try:
+                self._client.admin_enable_user(UserPoolId=self._pool, Username=username)
+            except ClientError as error:
+                if error_code(error) != "UserNotFoundException":
+                    raise
+
+    def password_is_valid(
+        self, username: str, password: str, risk: RiskContext | None = None
+    ) -> bool:
+        """Whether the password passes the first leg of sign-in (tokens or any challenge).
+
+        With a risk context, Cognito threat protection (where the pool has it) judges the
+        attempt by the caller's address and device, not by this server's.
+        """
+        extra = {"ContextData": _context_data(risk, self._server)} if risk else {}
         with aws_call("cognito-idp", "AdminInitiateAuth"):
             try:
                 answer = self._client.admin_initiate_auth(
@@ -107,6 +135,7 @@ class CognitoIdentity:
                     ClientId=self._app_client,
                     AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                     AuthParameters={"USERNAME": username, "PASSWORD": password},
+                    **extra,
                 )
             except ClientError as error:
                 if error_code(error) in _REJECTED:
@@ -114,3 +143,19 @@ class CognitoIdentity:
                 raise
         # Tokens (if any) are dropped right here: they are never logged, stored or returned.
         return "AuthenticationResult" in answer or "ChallengeName" in answer
+
+
+def _context_data(risk: RiskContext, server_name: str) -> dict[str, Any]:
+    """Cognito's ContextData: the caller's address, its browser header, the frontend's data."""
+    headers = (
+        [{"headerName": "User-Agent", "headerValue": risk.user_agent}] if risk.user_agent else []
+    )
+    data: dict[str, Any] = {
+        "IpAddress": risk.ip,
+        "ServerName": server_name,
+        "ServerPath": "/v1/provider-users/initiateRecovery",
+        "HttpHeaders": headers,
+    }
+    if risk.encoded_data:
+        data["EncodedData"] = risk.encoded_data
+    return data

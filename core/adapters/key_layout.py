@@ -37,6 +37,15 @@ def history_prefix(compact: str) -> str:
     return f"{compact}#HISTORY#"
 
 
+def not_me_sk(compact: str, token_id: str) -> str:
+    """Sort key of one "Not me" link of a provider, found by its public token id.
+
+    CANCEL sorts before HISTORY: the profile's descending Query has its newest events (each
+    link comes with one) before it would reach these.
+    """
+    return f"{compact}#CANCEL#{token_id}"
+
+
 def email_pk(email: str) -> str:
     """Key of the item that reserves a registered email for one provider."""
     return f"EMAIL#{email.lower()}"

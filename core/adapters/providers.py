@@ -12,9 +12,14 @@ from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call, error_code
 from core.adapters.dynamo_table import DynamoTable
 from core.errors import ConditionFailed
-from core.models import AccountEvent, PendingRecovery, Provider
+from core.link_tokens import StoredLinkToken
+from core.models import AccountEvent, NotMeLink, PendingRecovery, Provider, RequestOrigin
 
 EMAIL_SK = "EMAIL"
+_NO_ORIGIN = RequestOrigin()
+_PENDING_ATTRIBUTES = (
+    "recoveryTokenId, recoveryTokenHash, recoveryExpiresAt, recoveryRequestedAt, recoveryUsableFrom"
+)
 
 
 class DynamoProviderStore:
@@ -82,7 +87,8 @@ class DynamoProviderStore:
             values[":email"] = provider.registered_email
         update = "SET claimId = :claim, claimedUntil = :until"
         if token_hash is not None:
-            condition += " AND recoveryTokenHash = :hash"
+            # A locked account recovers nothing until an operator unlocks it.
+            condition += " AND recoveryTokenHash = :hash AND attribute_not_exists(lockedAt)"
             values[":hash"] = token_hash
             # A recovery is about to delete the user: from now on no older session counts,
             # even if the recovery is interrupted before it completes.
@@ -155,27 +161,35 @@ class DynamoProviderStore:
         self._transact(items)
 
     def store_recovery_token(
-        self, provider: Provider, pending: PendingRecovery, now: datetime
+        self,
+        provider: Provider,
+        pending: PendingRecovery,
+        now: datetime,
+        not_me: NotMeLink | None = None,
+        origin: RequestOrigin = _NO_ORIGIN,
     ) -> None:
-        """Replace any pending recovery token with this one and log the request."""
+        """Replace any pending recovery token with this one, keep its "Not me" link, log it."""
         self._transact(
             [
                 self._update_item(
                     provider,
                     "SET recoveryTokenId = :id, recoveryTokenHash = :hash, "
-                    "recoveryExpiresAt = :exp",
+                    "recoveryExpiresAt = :exp, recoveryRequestedAt = :now, "
+                    "recoveryUsableFrom = :from",
                     # Not while a claim is live: a verify in flight would consume the new token.
-                    "registeredEmail = :email AND "
+                    "registeredEmail = :email AND attribute_not_exists(lockedAt) AND "
                     "(attribute_not_exists(claimedUntil) OR claimedUntil < :now)",
                     {
                         ":id": pending.token_id,
                         ":hash": pending.token_hash,
                         ":exp": key_layout.to_stored(pending.expires_at),
+                        ":from": key_layout.to_stored(pending.usable_from or now),
                         ":email": provider.registered_email,
                         ":now": key_layout.to_stored(now),
                     },
                 ),
-                self._event_put(provider, "recovery_requested", now),
+                self._event_put(provider, "recovery_requested", now, origin),
+                *self._not_me_puts(provider, not_me),
             ]
         )
 
@@ -184,25 +198,115 @@ class DynamoProviderStore:
         try:
             self._conditional_update(
                 provider,
-                "REMOVE recoveryTokenId, recoveryTokenHash, recoveryExpiresAt",
+                f"REMOVE {_PENDING_ATTRIBUTES}",
                 "recoveryTokenHash = :hash",
                 {":hash": token_hash},
             )
         except ConditionFailed:
             return
 
-    def complete_recovery(self, provider: Provider, claim_id: str, now: datetime) -> None:
-        """Consume the token, drop the claim, stamp recoveredAt and log it, atomically."""
+    def complete_recovery(
+        self,
+        provider: Provider,
+        claim_id: str,
+        now: datetime,
+        not_me: NotMeLink | None = None,
+        origin: RequestOrigin = _NO_ORIGIN,
+    ) -> None:
+        """Consume the token, drop the claim, stamp recoveredAt and log it, atomically.
+
+        ConditionFailed when the claim lapsed or a "Not me" locked the account meanwhile.
+        """
         self._transact(
             [
                 self._update_item(
                     provider,
-                    "SET recoveredAt = :now REMOVE recoveryTokenId, recoveryTokenHash, "
-                    "recoveryExpiresAt, claimId, claimedUntil",
-                    "claimId = :claim",
+                    f"SET recoveredAt = :now REMOVE {_PENDING_ATTRIBUTES}, claimId, claimedUntil",
+                    "claimId = :claim AND attribute_not_exists(lockedAt)",
                     {":now": key_layout.to_stored(now), ":claim": claim_id},
                 ),
-                self._event_put(provider, "recovery_completed", now),
+                self._event_put(provider, "recovery_completed", now, origin),
+                *self._not_me_puts(provider, not_me),
+            ]
+        )
+
+    def not_me_link(self, compact: str, provider_id: str, token_id: str) -> NotMeLink | None:
+        """The provider's "Not me" link with this id, or None."""
+        with aws_call("dynamodb", "GetItem"):
+            item = self._table.get_item(
+                {
+                    "pk": key_layout.provider_pk(compact, provider_id),
+                    "sk": key_layout.not_me_sk(compact, token_id),
+                }
+            )
+        if item is None:
+            return None
+        token = StoredLinkToken(
+            token_hash=item["tokenHash"],
+            expires_at=key_layout.from_stored(item["expiresAt"]),
+            token_id=token_id,
+        )
+        return NotMeLink(token=token, issued_at=key_layout.from_stored(item["issuedAt"]))
+
+    def cancel_recovery(
+        self, provider: Provider, link: NotMeLink | None, now: datetime, origin: RequestOrigin
+    ) -> None:
+        """Use the link to drop the pending recovery, atomically with logging it.
+
+        ConditionFailed when the link was used already, or when the record moved on since it
+        was read: a verify claimed it or a recovery completed. The caller then locks instead.
+        """
+        condition = (
+            "attribute_exists(pk) AND (attribute_not_exists(claimedUntil) OR claimedUntil < :now)"
+        )
+        values = {":now": key_layout.to_stored(now)}
+        if provider.recovered_at is None:
+            condition += " AND attribute_not_exists(recoveredAt)"
+        else:
+            condition += " AND recoveredAt = :seen"
+            values[":seen"] = key_layout.to_stored(provider.recovered_at)
+        spend = [self._not_me_delete(provider, link)] if link is not None else []
+        if link is None:  # the signed-in owner cancels: only while a recovery is pending
+            condition += " AND attribute_exists(recoveryTokenHash)"
+        self._transact(
+            [
+                *spend,
+                self._update_item(provider, f"REMOVE {_PENDING_ATTRIBUTES}", condition, values),
+                self._event_put(provider, "recovery_cancelled", now, origin),
+            ]
+        )
+
+    def lock(self, provider: Provider, now: datetime, origin: RequestOrigin) -> None:
+        """Lock the account: no recovery until unlocked, every session older than now cut.
+
+        Idempotent, so that a "Not me" interrupted after this write locks again on retry; the
+        first lock's time is kept.
+        """
+        self._transact(
+            [
+                self._update_item(
+                    provider,
+                    "SET lockedAt = if_not_exists(lockedAt, :now), sessionsNotBefore = :now "
+                    f"REMOVE {_PENDING_ATTRIBUTES}",
+                    "attribute_exists(pk)",
+                    {":now": key_layout.to_stored(now)},
+                ),
+                self._event_put(provider, "account_locked", now, origin),
+            ]
+        )
+
+    def use_not_me_link(self, provider: Provider, link: NotMeLink) -> None:
+        """Delete a used link; ConditionFailed if another request used it first."""
+        self._transact([self._not_me_delete(provider, link)])
+
+    def unlock(self, provider: Provider, now: datetime, operator: str) -> None:
+        """Allow recovery again and log who did it; ConditionFailed if the account is not locked."""
+        self._transact(
+            [
+                self._update_item(provider, "REMOVE lockedAt", "attribute_exists(lockedAt)", {}),
+                self._event_put(
+                    provider, "account_unlocked", now, RequestOrigin(browser=f"operator {operator}")
+                ),
             ]
         )
 
@@ -251,17 +355,23 @@ class DynamoProviderStore:
     def _update_item(
         self, provider: Provider, update: str, condition: str, values: dict[str, Any]
     ) -> dict[str, Any]:
-        return {
-            "Update": {
-                "TableName": self._name,
-                "Key": _provider_key(provider.compact, provider.provider_id),
-                "UpdateExpression": update,
-                "ConditionExpression": condition,
-                "ExpressionAttributeValues": values,
-            }
+        item = {
+            "TableName": self._name,
+            "Key": _provider_key(provider.compact, provider.provider_id),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
         }
+        if values:  # DynamoDB refuses an empty map of values
+            item["ExpressionAttributeValues"] = values
+        return {"Update": item}
 
-    def _event_put(self, provider: Provider, event_type: str, now: datetime) -> dict[str, Any]:
+    def _event_put(
+        self,
+        provider: Provider,
+        event_type: str,
+        now: datetime,
+        origin: RequestOrigin = _NO_ORIGIN,
+    ) -> dict[str, Any]:
         item = {
             "pk": key_layout.provider_pk(provider.compact, provider.provider_id),
             "sk": key_layout.history_sk(provider.compact, now, uuid.uuid4().hex),
@@ -269,13 +379,47 @@ class DynamoProviderStore:
             "eventType": event_type,
             "occurredAt": key_layout.to_stored(now),
         }
+        # Where the causing request came from; an address and a fixed-vocabulary browser name.
+        item |= {name: value for name, value in vars(origin).items() if value}
         return {"Put": {"TableName": self._name, "Item": item}}
+
+    def _not_me_puts(self, provider: Provider, link: NotMeLink | None) -> list[dict[str, Any]]:
+        if link is None:
+            return []
+        item = {
+            "pk": key_layout.provider_pk(provider.compact, provider.provider_id),
+            "sk": key_layout.not_me_sk(provider.compact, link.token.token_id),
+            "type": "not-me-link",
+            "tokenHash": link.token.token_hash,
+            "expiresAt": key_layout.to_stored(link.token.expires_at),
+            "issuedAt": key_layout.to_stored(link.issued_at),
+            # For a TTL on the table: DynamoDB can drop expired links by itself.
+            "ttl": int(link.token.expires_at.timestamp()),
+        }
+        return [{"Put": {"TableName": self._name, "Item": item}}]
+
+    def _not_me_delete(self, provider: Provider, link: NotMeLink) -> dict[str, Any]:
+        key = {
+            "pk": key_layout.provider_pk(provider.compact, provider.provider_id),
+            "sk": key_layout.not_me_sk(provider.compact, link.token.token_id),
+        }
+        # Single use under concurrency: only one request deletes the link.
+        return {
+            "Delete": {
+                "TableName": self._name,
+                "Key": key,
+                "ConditionExpression": "tokenHash = :hash",
+                "ExpressionAttributeValues": {":hash": link.token.token_hash},
+            }
+        }
 
 
 def to_event(item: dict[str, Any]) -> AccountEvent:
     """An account event from its stored item."""
     return AccountEvent(
-        event_type=item["eventType"], occurred_at=key_layout.from_stored(item["occurredAt"])
+        event_type=item["eventType"],
+        occurred_at=key_layout.from_stored(item["occurredAt"]),
+        origin=RequestOrigin(ip=item.get("ip"), browser=item.get("browser")),
     )
 
 
@@ -305,6 +449,8 @@ def to_provider(item: dict[str, Any]) -> Provider:
             token_hash=item["recoveryTokenHash"],
             expires_at=key_layout.from_stored(item["recoveryExpiresAt"]),
             token_id=item.get("recoveryTokenId", ""),
+            requested_at=moment("recoveryRequestedAt"),
+            usable_from=moment("recoveryUsableFrom"),
         )
     return Provider(
         provider_id=item["providerId"],
@@ -319,4 +465,5 @@ def to_provider(item: dict[str, Any]) -> Provider:
         pending_recovery=pending,
         claim_id=item.get("claimId"),
         claimed_until=moment("claimedUntil"),
+        locked_at=moment("lockedAt"),
     )

@@ -5,18 +5,26 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from core import emails, link_tokens
+from core import emails, link_tokens, time_zones
 from core.errors import (
     ConditionFailed,
     InvalidRecoveryLink,
     Overloaded,
     RateLimited,
     RecaptchaFailed,
+    RecoveryNotYetUsable,
     UpstreamFailed,
 )
-from core.models import LicenseFacts, PendingRecovery, Provider
+from core.models import (
+    LicenseFacts,
+    NotMeLink,
+    PendingRecovery,
+    Provider,
+    RequestOrigin,
+    RiskContext,
+)
 from core.outcomes import record_outcome
 from core.ports import (
     AttemptCounter,
@@ -45,9 +53,24 @@ class InitiateRequest:
     password: str
     recaptcha_token: str
     remote_ip: str | None = None
+    browser: str | None = None
+    user_agent: str | None = None
+    user_context_data: str | None = None
 
     def __repr__(self) -> str:  # the password must never reach a log through a repr
         return f"InitiateRequest(compact={self.facts.compact!r})"
+
+    @property
+    def origin(self) -> RequestOrigin:
+        """Where the request came from, for the account history."""
+        return RequestOrigin(self.remote_ip, self.browser)
+
+    @property
+    def risk(self) -> RiskContext | None:
+        """What Cognito threat protection judges the password check by."""
+        if self.remote_ip is None:
+            return None
+        return RiskContext(self.remote_ip, self.user_agent, self.user_context_data)
 
 
 @dataclass(frozen=True)
@@ -59,9 +82,15 @@ class VerifyRequest:
     recovery_token: str
     recaptcha_token: str
     remote_ip: str | None = None
+    browser: str | None = None
 
     def __repr__(self) -> str:  # the token must never reach a log through a repr
         return f"VerifyRequest(compact={self.compact!r}, provider_id={self.provider_id!r})"
+
+    @property
+    def origin(self) -> RequestOrigin:
+        """Where the request came from, for the history and the completion notice."""
+        return RequestOrigin(self.remote_ip, self.browser)
 
 
 @dataclass(frozen=True)
@@ -76,6 +105,12 @@ class RecoveryPolicy:
     verify_window: timedelta = timedelta(minutes=15)
     verify_failure_limit: int = 20
     claim_lease: timedelta = timedelta(seconds=60)
+    # A "Not me" link outlives the recovery it is about: whoever reads the notice days later
+    # can still undo what someone else did.
+    not_me_ttl: timedelta = timedelta(days=7)
+    # A wait before a link works (RECOVERY_COOLDOWN_SECONDS): time for the owner to see the
+    # email, or the pending recovery in /me, and say "Not me" before anything changes.
+    cooldown: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -135,6 +170,9 @@ def _initiate(request: InitiateRequest, deps: RecoveryDeps) -> tuple[str, Provid
     if found is None:
         return "no_match", None
     provider = found[1]
+    if provider.locked_at is not None:
+        # A "Not me" after a recovery locked it: nothing recovers it until an operator unlocks.
+        return "locked", provider
     now = deps.clock()
     key = f"initiate#{provider.compact}#{provider.provider_id}"
     window = int(deps.policy.initiate_window.total_seconds())
@@ -145,19 +183,46 @@ def _initiate(request: InitiateRequest, deps: RecoveryDeps) -> tuple[str, Provid
         return "not_registered", provider
     if request.username.strip().lower() != email:
         return "email_mismatch", provider
-    if not deps.identity.password_is_valid(email, request.password):
+    if not deps.identity.password_is_valid(email, request.password, request.risk):
         return "bad_password", provider
-    token, pending = link_tokens.issue(deps.hasher, now + deps.policy.token_ttl)
+    usable_from = now + deps.policy.cooldown
+    token, stored = link_tokens.issue(deps.hasher, usable_from + deps.policy.token_ttl)
+    pending = PendingRecovery(
+        stored.token_hash, stored.expires_at, stored.token_id, now, usable_from=usable_from
+    )
+    not_me_token, not_me = issue_not_me(deps, now)
     try:
-        deps.providers.store_recovery_token(provider, pending, now)
+        deps.providers.store_recovery_token(provider, pending, now, not_me, request.origin)
     except ConditionFailed:
-        return "in_progress", provider  # a registration or a verify holds the record
-    link = deps.policy.links.verify_recovery(provider.compact, provider.provider_id, str(token))
+        # A registration or a verify holds the record, or a "Not me" locked it meanwhile.
+        return "in_progress", provider
+    links = deps.policy.links
+    link = links.verify_recovery(provider.compact, provider.provider_id, str(token))
+    not_me_link = links.not_me(provider.compact, provider.provider_id, str(not_me_token))
     minutes = int(deps.policy.token_ttl.total_seconds() // 60)
     deps.mailer.send(
-        emails.recovery_confirmation(email, provider.given_name, link, minutes, deps.policy.links)
+        emails.recovery_confirmation(
+            email,
+            provider.given_name,
+            link,
+            minutes,
+            links,
+            not_me=not_me_link,
+            usable_from=exact_time(usable_from) if usable_from > now else None,
+        )
     )
     return "sent", provider
+
+
+def exact_time(moment: datetime) -> str:
+    """A moment to the second, in UTC, for an email or a problem's detail."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def issue_not_me(deps: RecoveryDeps, now: datetime) -> tuple[link_tokens.LinkToken, NotMeLink]:
+    """A fresh "Not me" token, and what to store of it."""
+    token, stored = link_tokens.issue(deps.hasher, now + deps.policy.not_me_ttl)
+    return token, NotMeLink(token=stored, issued_at=now)
 
 
 def verify_recovery(request: VerifyRequest, deps: RecoveryDeps) -> None:
@@ -188,7 +253,11 @@ def verify_recovery(request: VerifyRequest, deps: RecoveryDeps) -> None:
     if outcome != "valid":
         record_outcome(VERIFY, outcome, compact, provider_id)
         raise InvalidRecoveryLink()
-    _recreate_account(provider, deps)
+    if pending.usable_from is not None and deps.clock() < pending.usable_from:
+        # Only the link's holder gets here, and the email told them the same time already.
+        record_outcome(VERIFY, "cooling_down", compact, provider_id)
+        raise RecoveryNotYetUsable(exact_time(pending.usable_from))
+    _recreate_account(provider, deps, request.origin)
     record_outcome(VERIFY, "completed", compact, provider_id)
 
 
@@ -228,7 +297,7 @@ def _check_secret(
     return "valid"
 
 
-def _recreate_account(provider: Provider, deps: RecoveryDeps) -> None:
+def _recreate_account(provider: Provider, deps: RecoveryDeps, origin: RequestOrigin) -> None:
     """Claim the token, then delete, recreate, invite and complete; release the claim on failure."""
     if provider.pending_recovery is None or provider.registered_email is None:
         raise InvalidRecoveryLink()
@@ -257,11 +326,14 @@ def _recreate_account(provider: Provider, deps: RecoveryDeps) -> None:
             deps.policy.links,
             after_recovery=True,
         )
+        not_me_token, not_me = issue_not_me(deps, now)
         # recoveredAt is the claim time, before the old user is deleted: every session of the
         # old user began before it, every session of the new one after it.
-        deps.providers.complete_recovery(provider, claim_id, now)
+        deps.providers.complete_recovery(provider, claim_id, now, not_me, origin)
     except BaseException as error:
         release_quietly(deps.providers, provider, claim_id)
+        if isinstance(error, ConditionFailed) and _locked_meanwhile(provider, email, deps):
+            raise InvalidRecoveryLink() from None
         record_outcome(
             VERIFY, "upstream_error", provider.compact, provider.provider_id, level=logging.ERROR
         )
@@ -270,3 +342,45 @@ def _recreate_account(provider: Provider, deps: RecoveryDeps) -> None:
             # the same link finishes the job on retry, so this is a retryable failure.
             raise UpstreamFailed() from error
         raise
+    _notify_completion(provider, deps, now, origin, not_me_token)
+
+
+def _locked_meanwhile(provider: Provider, email: str, deps: RecoveryDeps) -> bool:
+    """After a refused completion: if a "Not me" locked the account, disable the new user.
+
+    The "Not me" may have disabled the user before this request recreated it: whichever of the
+    two runs last disables the user that exists, so the account never ends recovered and open.
+    """
+    current = deps.providers.get(provider.compact, provider.provider_id)
+    if current is None or current.locked_at is None:
+        return False
+    deps.identity.disable_user(email)
+    record_outcome(VERIFY, "locked", provider.compact, provider.provider_id)
+    return True
+
+
+def _notify_completion(
+    provider: Provider,
+    deps: RecoveryDeps,
+    now: datetime,
+    origin: RequestOrigin,
+    not_me_token: link_tokens.LinkToken,
+) -> None:
+    """Tell every address of record, with the "Not me" link; the recovery stands if this fails."""
+    links = deps.policy.links
+    not_me = links.not_me(provider.compact, provider.provider_id, str(not_me_token))
+    when = time_zones.describe_moment(now, provider.home_jurisdiction)
+    for address in provider.verified_emails:
+        try:
+            deps.mailer.send(
+                emails.recovery_completed_notice(
+                    address,
+                    provider.given_name,
+                    when,
+                    origin.ip,
+                    origin.browser or "an unknown browser",
+                    not_me,
+                )
+            )
+        except Exception as error:  # noqa: BLE001 - the recovery is done; it must not be undone
+            log.error("recovery notice not sent: %s", type(error).__name__)  # noqa: TRY400

@@ -29,7 +29,7 @@ from core.adapters.mail import OutboxMailer, SesMailer
 from core.adapters.providers import DynamoProviderStore
 from core.clock import utc_now
 from core.config import Settings
-from core.models import IdentityUser, MailMessage
+from core.models import IdentityUser, MailMessage, RiskContext
 from core.token_hashing import Argon2TokenHasher
 from core.wiring import build_services
 from handlers.app import create_app
@@ -122,9 +122,19 @@ class CountingIdentity:
         self._count("delete_user")
         self._inner.delete_user(username)
 
-    def password_is_valid(self, username: str, password: str) -> bool:
+    def disable_user(self, username: str) -> None:
+        self._count("disable_user")
+        self._inner.disable_user(username)
+
+    def enable_user(self, username: str) -> None:
+        self._count("enable_user")
+        self._inner.enable_user(username)
+
+    def password_is_valid(
+        self, username: str, password: str, risk: RiskContext | None = None
+    ) -> bool:
         self._count("password_is_valid")
-        return self._inner.password_is_valid(username, password)
+        return self._inner.password_is_valid(username, password, risk)
 
 
 class SesThenOutbox:

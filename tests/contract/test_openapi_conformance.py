@@ -49,6 +49,7 @@ def contract_settings(settings: Settings) -> Settings:
             "registration_ip_limit": "10000 per minute",
             "initiate_recovery_ip_limit": "10000 per minute",
             "verify_recovery_ip_limit": "10000 per minute",
+            "cancel_recovery_ip_limit": "10000 per minute",
         }
     )
 
@@ -65,6 +66,7 @@ def contract_app(contract_settings: Settings, aws: Settings):  # noqa: ANN201
                 "registration_ip_limit",
                 "initiate_recovery_ip_limit",
                 "verify_recovery_ip_limit",
+                "cancel_recovery_ip_limit",
             )
         }
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.e2e
 PROCESSED = {"message": "request processed"}
 ALICE_EMAIL = "alice@example.com"
 BOB_EMAIL = "bob@example.com"
-REGISTRATION_FLOOR, INITIATE_FLOOR, VERIFY_FLOOR = 2.0, 5.0, 3.0
+REGISTRATION_FLOOR, INITIATE_FLOOR, VERIFY_FLOOR, CANCEL_FLOOR = 2.0, 5.0, 3.0, 2.0
 VERIFY_REQUEST_ID = "journey-verify-1"
 
 
@@ -239,7 +240,12 @@ def test_register_sign_in_lose_device_and_recover(
         link["compact"], link["providerId"], link["recoveryToken"]
     )
     expected = emails.recovery_confirmation(
-        ALICE_EMAIL, ALICE["givenName"], confirmation.recovery_link, 15, links
+        ALICE_EMAIL,
+        ALICE["givenName"],
+        confirmation.recovery_link,
+        15,
+        links,
+        not_me=confirmation.not_me_link,
     )
     assert confirmation.text == expected.text
     verify_body = {**link, "recaptchaToken": "x"}
@@ -397,3 +403,84 @@ def test_registration_answers_alike_whatever_happened(server: Server) -> None:
     assert mails_to(server, "bob.other@example.com") == []
     notices = [m.subject for m in mails_to(server, BOB_EMAIL)][notices_before:]
     assert notices == ["Someone tried to register your provider account"] * 2
+
+
+def initiate_body_of(person: dict[str, str], email: str, password: str) -> dict[str, str]:
+    """An initiateRecovery request as the frontend sends it."""
+    facts = ("compact", "jurisdiction", "givenName", "familyName", "dob", "partialSocial")
+    return {
+        "username": email,
+        "password": password,
+        **{name: person[name] for name in facts},
+        "licenseType": person["licenseType"],
+        "recaptchaToken": "x",
+    }
+
+
+def test_not_me_cancels_a_pending_recovery_and_locks_a_completed_one(server: Server) -> None:
+    """Someone else knows the password and the inbox: the owner stops them, twice."""
+    cognito = server.cognito()
+    tobias, email = demo_licensee("Tobias"), "tobias@example.com"
+    # Given Tobias registered, signed in and enrolled his phone
+    answer, took = post(server, "/provider-users/registration", registration_body(tobias, email))
+    assert_processed(answer, took, REGISTRATION_FLOOR)
+    invitation = wait_for_mail(server, email, "Your provider account")
+    password, _ = first_sign_in(cognito, server, email, invitation.temporary_password)
+
+    # When someone initiates a recovery and Tobias presses "Not me" in the email
+    answer, took = post(
+        server, "/provider-users/initiateRecovery", initiate_body_of(tobias, email, password)
+    )
+    assert_processed(answer, took, INITIATE_FLOOR)
+    confirmation = wait_for_mail(server, email, "Confirm account recovery")
+    not_me = {**confirmation.not_me_params, "recaptchaToken": "x"}
+    answer, took = post(server, "/provider-users/cancelRecovery", not_me)
+    assert_processed(answer, took, CANCEL_FLOOR)
+    # Then a notice confirms it and advises a new password, and the link is refused
+    cancelled = wait_for_mail(server, email, "Account recovery cancelled")
+    assert (
+        cancelled.text
+        == emails.recovery_cancelled_notice(email, "Tobias", emails.Links(UI_BASE_URL)).text
+    )
+    answer, _ = post(
+        server,
+        "/provider-users/verifyRecovery",
+        {**confirmation.recovery_params, "recaptchaToken": "x"},
+    )
+    assert (answer.status_code, answer.json()["detail"]) == (
+        400,
+        "Invalid or expired recovery link",
+    )
+    # And his phone still signs him in
+    assert_tokens(sign_in_with_mfa(cognito, server, email, password))
+
+    # When someone recovers the account after all, and signs in as the new user
+    post(server, "/provider-users/initiateRecovery", initiate_body_of(tobias, email, password))
+    confirmation = wait_for_mail(server, email, "Confirm account recovery", seen=1)
+    answer, _ = post(
+        server,
+        "/provider-users/verifyRecovery",
+        {**confirmation.recovery_params, "recaptchaToken": "x"},
+    )
+    assert answer.status_code == 200
+    recovered = wait_for_mail(server, email, "Your provider account was recovered")
+    _, intruder = first_sign_in(cognito, server, email, recovered.temporary_password)
+    assert me(server, intruder["IdToken"]).status_code == 200
+    # Then a separate notice tells Tobias when, from where, and how to undo it
+    notice = wait_for_mail(server, email, "Was it you? Your provider account was recovered")
+    assert "From the address: 127.0.0.1\nBrowser: Python requests" in notice.text
+    when = r"When: \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T in ky\)"
+    assert re.search(when, notice.text), notice.text
+
+    # When Tobias presses the notice's "Not me"
+    answer, took = post(
+        server, "/provider-users/cancelRecovery", {**notice.not_me_params, "recaptchaToken": "x"}
+    )
+    assert_processed(answer, took, CANCEL_FLOOR)
+    # Then the account is locked: a notice says so, the new session gets 401, sign-in is refused
+    wait_for_mail(server, email, "Your provider account is locked")
+    refused = me(server, intruder["IdToken"])
+    assert (refused.status_code, refused.json()["detail"]) == (401, "The account is locked")
+    with pytest.raises(ClientError) as disabled:
+        sign_in(cognito, server, email, recovered.temporary_password)
+    assert disabled.value.response["Error"]["Code"] == "NotAuthorizedException"

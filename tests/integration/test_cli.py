@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 import requests
+from core.adapters.keys import provider_pk, provider_sk
 from moto.server import ThreadedMotoServer
 
 import cli
-from tests.support.data import LICENSES_CSV
+from core.adapters.providers import DynamoProviderStore
+from core.clock import utc_now
+from core.models import RequestOrigin
+from tests.support.data import ALICE, LICENSES_CSV
 
 REGION = "us-east-1"
+BOB_UNKNOWN = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +169,61 @@ def test_invalid_settings_exit_2_naming_what_is_missing(
     )
     dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
     assert dynamodb.list_tables()["TableNames"] == []
+
+
+def test_unlock_reopens_a_locked_account_and_records_the_operator(
+    endpoint: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a provisioned, seeded stack where Alice's account was locked by "Not me"
+    assert cli.main(["bootstrap"]) == 0
+    for name, value in json.loads(capsys.readouterr().out).items():
+        monkeypatch.setenv(name.upper(), value)
+    assert cli.main(["seed", str(LICENSES_CSV)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("USER", "ops-jane")  # getpass reads the OS user from here first
+    table = boto3.resource("dynamodb", region_name=REGION, endpoint_url=endpoint).Table(
+        "provider-accounts-providers"
+    )
+    cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=endpoint)
+    pool = os.environ["USER_POOL_ID"]
+    store = DynamoProviderStore(table)
+    alice = store.get(ALICE["compact"], ALICE["providerId"])
+    assert alice is not None
+    email = "quillon@example.test"
+    table.update_item(
+        Key={"pk": provider_pk("aslp", alice.provider_id), "sk": provider_sk("aslp")},
+        UpdateExpression="SET registeredEmail = :e",
+        ExpressionAttributeValues={":e": email},
+    )
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username=email,
+        TemporaryPassword="Temp-Pass-123!",
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_disable_user(UserPoolId=pool, Username=email)
+    store.lock(alice, utc_now(), RequestOrigin("198.51.100.7", "Firefox on Linux"))
+    # When an operator unlocks it
+    code = cli.main(["unlock", "--compact", "aslp", "--provider-id", alice.provider_id])
+    # Then it says so, the record is unlocked, the user enabled, and the history names the operator
+    assert (code, capsys.readouterr().out) == (
+        0,
+        f"unlocked aslp/{alice.provider_id} (by ops-jane)\n",
+    )
+    unlocked = store.get("aslp", alice.provider_id)
+    assert unlocked is not None
+    assert unlocked.locked_at is None
+    assert cognito.admin_get_user(UserPoolId=pool, Username=email)["Enabled"] is True
+    (latest, _) = store.recent_events("aslp", alice.provider_id, 2)
+    assert (latest.event_type, latest.origin) == (
+        "account_unlocked",
+        RequestOrigin(browser="operator ops-jane"),
+    )
+    # When it is run again, the account is not locked: exit 1, nothing changes
+    code = cli.main(["unlock", "--compact", "aslp", "--provider-id", alice.provider_id])
+    last_line = capsys.readouterr().err.splitlines()[-1]  # after the service's log lines
+    assert (code, last_line) == (1, f"provider-accounts: aslp/{alice.provider_id} is not locked")
+    # And an unknown provider is named as such
+    code = cli.main(["unlock", "--compact", "aslp", "--provider-id", BOB_UNKNOWN])
+    last_line = capsys.readouterr().err.splitlines()[-1]
+    assert (code, last_line) == (1, f"provider-accounts: no provider aslp/{BOB_UNKNOWN}")

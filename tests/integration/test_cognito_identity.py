@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 from core.adapters.cognito import CognitoIdentity
 from core.errors import ConditionFailed, UpstreamUnavailable
+from core.models import RiskContext
 from tests.integration.conftest import REGION, Pool
 from tests.support.leaks import remember
 
@@ -235,3 +236,53 @@ def test_an_unreachable_endpoint_becomes_upstream_unavailable(
     with pytest.raises(UpstreamUnavailable) as raised:
         use(CognitoIdentity(client, "pool", "app"))
     assert type(raised.value.__cause__).__name__ == "EndpointConnectionError"
+
+
+def test_the_password_check_carries_the_callers_context_to_cognito(
+    identity: CognitoIdentity, pool: Pool
+) -> None:
+    # Given a hook that sees what the adapter sends to AdminInitiateAuth
+    sent: list[dict[str, Any]] = []
+    hook = "provide-client-params.cognito-idp.AdminInitiateAuth"
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        sent.append(dict(params))
+
+    pool.cognito.meta.events.register(hook, capture)
+    try:
+        identity.create_user(EMAIL, ATTRIBUTES, TEMPORARY)
+        risk = RiskContext("198.51.100.7", "Mozilla/5.0 (X11; Linux) Firefox/128.0", "ZW5jb2RlZA==")
+        # When a password is checked with and without a risk context
+        assert identity.password_is_valid(EMAIL, TEMPORARY, risk) is True
+        assert identity.password_is_valid(EMAIL, TEMPORARY) is True
+    finally:
+        pool.cognito.meta.events.unregister(hook, capture)
+    # Then the first call carried Cognito's ContextData, the second none
+    assert sent[0]["ContextData"] == {
+        "IpAddress": "198.51.100.7",
+        "ServerName": "provider-accounts",
+        "ServerPath": "/v1/provider-users/initiateRecovery",
+        "HttpHeaders": [
+            {"headerName": "User-Agent", "headerValue": "Mozilla/5.0 (X11; Linux) Firefox/128.0"}
+        ],
+        "EncodedData": "ZW5jb2RlZA==",
+    }
+    assert "ContextData" not in sent[1]
+    assert repr(risk) == "RiskContext(ip='198.51.100.7')"
+
+
+def test_disable_and_enable_user(identity: CognitoIdentity) -> None:
+    identity.create_user(EMAIL, ATTRIBUTES, TEMPORARY)
+    identity.disable_user(EMAIL)
+    user = identity.get_user(EMAIL)
+    assert user is not None
+    assert user.enabled is False
+    assert identity.password_is_valid(EMAIL, TEMPORARY) is False  # a disabled user is refused
+    identity.enable_user(EMAIL)
+    user = identity.get_user(EMAIL)
+    assert user is not None
+    assert user.enabled is True
+    # A user already gone is not an error for either
+    identity.delete_user(EMAIL)
+    identity.disable_user(EMAIL)
+    identity.enable_user(EMAIL)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.errors import ConditionFailed
-from core.models import IdentityUser
+from core.models import IdentityUser, RiskContext
 from tests.support.fakes import FailsOnDemand, MutableClock
 from tests.support.leaks import remember
 
@@ -30,6 +30,7 @@ class FakeIdentity(FailsOnDemand):
     def __init__(self, clock: MutableClock) -> None:
         super().__init__()
         self.clock = clock
+        self.risks: list[RiskContext | None] = []  # what each password check was given
         self.users: dict[str, FakeUser] = {}
         self.calls: list[tuple[str, str]] = []
 
@@ -67,8 +68,23 @@ class FakeIdentity(FailsOnDemand):
         self._log("delete_user", username)
         self.users.pop(username.casefold(), None)
 
-    def password_is_valid(self, username: str, password: str) -> bool:
+    def disable_user(self, username: str) -> None:
+        self._log("disable_user", username)
+        user = self.users.get(username.casefold())
+        if user is not None:
+            user.enabled = False
+
+    def enable_user(self, username: str) -> None:
+        self._log("enable_user", username)
+        user = self.users.get(username.casefold())
+        if user is not None:
+            user.enabled = True
+
+    def password_is_valid(
+        self, username: str, password: str, risk: RiskContext | None = None
+    ) -> bool:
         self._log("password_is_valid", username)
+        self.risks.append(risk)
         user = self.users.get(username.casefold())
         return user is not None and user.enabled and user.password == password
 

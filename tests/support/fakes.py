@@ -17,12 +17,15 @@ from core.models import (
     License,
     LicenseFacts,
     MailMessage,
+    NotMeLink,
     PendingRecovery,
     Profile,
     Provider,
+    RequestOrigin,
 )
 
 START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
+NO_ORIGIN = RequestOrigin()
 
 
 class MutableClock:
@@ -87,6 +90,7 @@ class FakeProviderStore(FailsOnDemand):
         self.records: dict[tuple[str, str], Provider] = {}
         self.emails: dict[str, tuple[str, str]] = {}
         self.events: dict[tuple[str, str], list[AccountEvent]] = {}
+        self.not_me_links: dict[tuple[str, str, str], NotMeLink] = {}
 
     def add(self, provider: Provider) -> Provider:
         """Store a record as seeding (or an earlier registration) would have left it."""
@@ -119,7 +123,7 @@ class FakeProviderStore(FailsOnDemand):
         if stored.registered_email != provider.registered_email:
             raise ConditionFailed()
         stored_hash = stored.pending_recovery.token_hash if stored.pending_recovery else None
-        if token_hash is not None and stored_hash != token_hash:
+        if token_hash is not None and (stored_hash != token_hash or stored.locked_at is not None):
             raise ConditionFailed()
         not_before = now if token_hash is not None else stored.sessions_not_before
         self._put(
@@ -167,16 +171,24 @@ class FakeProviderStore(FailsOnDemand):
         self._event(provider, "registered", now)
 
     def store_recovery_token(
-        self, provider: Provider, pending: PendingRecovery, now: datetime
+        self,
+        provider: Provider,
+        pending: PendingRecovery,
+        now: datetime,
+        not_me: NotMeLink | None = None,
+        origin: RequestOrigin = NO_ORIGIN,
     ) -> None:
         self._check("store_recovery_token")
         stored = self._stored(provider)
         if stored.registered_email is None or stored.registered_email != provider.registered_email:
             raise ConditionFailed()
+        if stored.locked_at is not None:
+            raise ConditionFailed()
         if stored.claimed_until is not None and not stored.claimed_until < now:
             raise ConditionFailed()
         self._put(replace(stored, pending_recovery=pending))
-        self._event(provider, "recovery_requested", now)
+        self._event(provider, "recovery_requested", now, origin)
+        self._keep_not_me(provider, not_me)
 
     def clear_recovery_token(self, provider: Provider, token_hash: str) -> None:
         self._check("clear_recovery_token")
@@ -184,17 +196,77 @@ class FakeProviderStore(FailsOnDemand):
         if stored.pending_recovery and stored.pending_recovery.token_hash == token_hash:
             self._put(replace(stored, pending_recovery=None))
 
-    def complete_recovery(self, provider: Provider, claim_id: str, now: datetime) -> None:
+    def complete_recovery(
+        self,
+        provider: Provider,
+        claim_id: str,
+        now: datetime,
+        not_me: NotMeLink | None = None,
+        origin: RequestOrigin = NO_ORIGIN,
+    ) -> None:
         self._check("complete_recovery")
         stored = self._stored(provider)
-        if stored.claim_id != claim_id:
+        if stored.claim_id != claim_id or stored.locked_at is not None:
             raise ConditionFailed()
         self._put(
             replace(
                 stored, recovered_at=now, pending_recovery=None, claim_id=None, claimed_until=None
             )
         )
-        self._event(provider, "recovery_completed", now)
+        self._event(provider, "recovery_completed", now, origin)
+        self._keep_not_me(provider, not_me)
+
+    def not_me_link(self, compact: str, provider_id: str, token_id: str) -> NotMeLink | None:
+        self._check("not_me_link")
+        return self.not_me_links.get((compact, provider_id, token_id))
+
+    def cancel_recovery(
+        self, provider: Provider, link: NotMeLink | None, now: datetime, origin: RequestOrigin
+    ) -> None:
+        self._check("cancel_recovery")
+        stored = self._stored(provider)
+        claimed = stored.claimed_until is not None and not stored.claimed_until < now
+        if claimed or stored.recovered_at != provider.recovered_at:
+            raise ConditionFailed()
+        if link is None and stored.pending_recovery is None:
+            raise ConditionFailed()
+        if link is not None:
+            self._spend(provider, link)
+        self._put(replace(stored, pending_recovery=None))
+        self._event(provider, "recovery_cancelled", now, origin)
+
+    def lock(self, provider: Provider, now: datetime, origin: RequestOrigin) -> None:
+        self._check("lock")
+        stored = self._stored(provider)
+        locked_at = stored.locked_at or now
+        self._put(
+            replace(stored, locked_at=locked_at, sessions_not_before=now, pending_recovery=None)
+        )
+        self._event(provider, "account_locked", now, origin)
+
+    def use_not_me_link(self, provider: Provider, link: NotMeLink) -> None:
+        self._check("use_not_me_link")
+        self._spend(provider, link)
+
+    def unlock(self, provider: Provider, now: datetime, operator: str) -> None:
+        self._check("unlock")
+        stored = self._stored(provider)
+        if stored.locked_at is None:
+            raise ConditionFailed()
+        self._put(replace(stored, locked_at=None))
+        operator_origin = RequestOrigin(browser=f"operator {operator}")
+        self._event(provider, "account_unlocked", now, operator_origin)
+
+    def _keep_not_me(self, provider: Provider, link: NotMeLink | None) -> None:
+        if link is not None:
+            key = (provider.compact, provider.provider_id, link.token.token_id)
+            self.not_me_links[key] = link
+
+    def _spend(self, provider: Provider, link: NotMeLink) -> None:
+        key = (provider.compact, provider.provider_id, link.token.token_id)
+        if key not in self.not_me_links:
+            raise ConditionFailed()
+        del self.not_me_links[key]
 
     def recent_events(self, compact: str, provider_id: str, limit: int) -> list[AccountEvent]:
         self._check("recent_events")
@@ -214,9 +286,15 @@ class FakeProviderStore(FailsOnDemand):
     def _put(self, provider: Provider) -> None:
         self.records[(provider.compact, provider.provider_id)] = provider
 
-    def _event(self, provider: Provider, event_type: str, now: datetime) -> None:
+    def _event(
+        self,
+        provider: Provider,
+        event_type: str,
+        now: datetime,
+        origin: RequestOrigin = NO_ORIGIN,
+    ) -> None:
         key = (provider.compact, provider.provider_id)
-        self.events.setdefault(key, []).append(AccountEvent(event_type, now))
+        self.events.setdefault(key, []).append(AccountEvent(event_type, now, origin))
 
 
 class FakeAttemptCounter(FailsOnDemand):

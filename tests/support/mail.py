@@ -17,6 +17,7 @@ _TEMP_PASSWORD = re.compile(r"^Temporary password: (\S+)$", re.MULTILINE)
 _RECOVERY_LINK = re.compile(
     r"(https?://\S+(?:/account-recovery/verify#|/Dashboard\?bypass=recovery-practitioner&)\S+)"
 )
+_NOT_ME_LINK = re.compile(r"(https?://\S+(?:/account-recovery/not-me#|/MfaResetNotMe\?)\S+)")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,21 @@ class Mail:
         if "recoveryId" in params:  # CompactConnect's name for the token
             params["recoveryToken"] = params.pop("recoveryId")
         remember(params["recoveryToken"])
+        return params
+
+    @property
+    def not_me_link(self) -> str:
+        """The "Not me" link of a recovery email."""
+        match = _NOT_ME_LINK.search(self.text)
+        assert match, f"no Not me link in {self.subject!r}"
+        return match.group(1)
+
+    @property
+    def not_me_params(self) -> dict[str, str]:
+        """compact, providerId and cancelToken, from the link's fragment or query string."""
+        parts = urlsplit(self.not_me_link)
+        params = {k: v[0] for k, v in parse_qs(parts.fragment or parts.query).items()}
+        remember(params["cancelToken"])
         return params
 
 

@@ -119,7 +119,10 @@ def test_the_registration_attempt_notice() -> None:
 
 def test_the_recovery_confirmation() -> None:
     link = LINKS.verify_recovery("aslp", "p-1", "tok_en-9")
-    message = emails.recovery_confirmation("q@example.test", "Quillon", link, 15, LINKS)
+    not_me = LINKS.not_me("aslp", "p-1", "can.cel")
+    message = emails.recovery_confirmation(
+        "q@example.test", "Quillon", link, 15, LINKS, not_me=not_me
+    )
     assert (message.to, message.subject) == ("q@example.test", "Confirm account recovery")
     assert message.text == (
         "Hello Quillon,\n\n"
@@ -130,9 +133,11 @@ def test_the_recovery_confirmation() -> None:
         "The link expires in 15 minutes and works once. Confirming replaces your account's "
         "sign-in: you will get a new temporary password by email, then choose a new password "
         "and set up MFA on a new device.\n\n"
-        "If you did not ask for this, do not open the link: someone else knows your password. "
-        'Change it now with "Forgot your password?" on the sign-in page at '
-        "https://app.example.test/sign-in.\n"
+        "If you did not ask for this, do not open the link above. Stop the recovery with this "
+        "link instead (it works for 7 days):\n\nhttps://app.example.test/account-recovery/not-me"
+        "#compact=aslp&providerId=p-1&cancelToken=can.cel\n\n"
+        'Someone else knows your password: change it now with "Forgot your password?" on the '
+        "sign-in page at https://app.example.test/sign-in.\n"
     )
     escaped = (
         "https://app.example.test/account-recovery/verify#compact=aslp&amp;providerId=p-1"
@@ -241,3 +246,68 @@ def test_emails_carry_the_compactconnect_links() -> None:
 def test_a_message_goes_to_exactly_one_plain_address(to: object) -> None:
     with pytest.raises(ValueError, match="exactly one plain address"):
         MailMessage(to=to, subject="s", text="t", html="h")  # type: ignore[arg-type]
+
+
+def test_the_not_me_link_carries_its_parameters_in_the_fragment() -> None:
+    # Given a token with a character that needs escaping
+    link = LINKS.not_me("aslp", "p-1", "a+b.c")
+    # Then the page is the not-me page and nothing but the fragment carries the token
+    parts = urlsplit(link)
+    assert (parts.path, parts.query) == ("/account-recovery/not-me", "")
+    assert parse_qs(parts.fragment) == {
+        "compact": ["aslp"],
+        "providerId": ["p-1"],
+        "cancelToken": ["a+b.c"],
+    }
+
+
+def test_the_completion_notice() -> None:
+    not_me = LINKS.not_me("aslp", "p-1", "can.cel")
+    message = emails.recovery_completed_notice(
+        "q@example.test",
+        "Quillon",
+        "2025-03-04 09:30 UTC",
+        "203.0.113.9",
+        "Firefox on Linux",
+        not_me,
+    )
+    assert (message.to, message.subject) == (
+        "q@example.test",
+        "Was it you? Your provider account was recovered",
+    )
+    assert message.text == (
+        "Hello Quillon,\n\n"
+        "Your provider account was just recovered after a lost multi-factor authentication "
+        "(MFA) device: its previous password and MFA device no longer work.\n\n"
+        "When: 2025-03-04 09:30 UTC\nFrom the address: 203.0.113.9\nBrowser: Firefox on Linux"
+        "\n\n"
+        "If this was you, you need not do anything more: the invitation with your temporary "
+        "password comes in a separate email.\n\n"
+        "If this was not you, lock the account now with this link (it works for 7 days); "
+        "nobody can then sign in or recover it until support unlocks it:\n\n"
+        "https://app.example.test/account-recovery/not-me#compact=aslp&providerId=p-1"
+        "&cancelToken=can.cel\n"
+    )
+    assert "When: 2025-03-04 09:30 UTC<br>From the address: 203.0.113.9<br>" in message.html
+
+
+def test_the_cancelled_and_locked_notices() -> None:
+    cancelled = emails.recovery_cancelled_notice("q@example.test", "Quillon", LINKS)
+    assert (cancelled.to, cancelled.subject) == ("q@example.test", "Account recovery cancelled")
+    assert cancelled.text == (
+        "Hello Quillon,\n\n"
+        "The recovery of your provider account was cancelled as you asked: its link no longer "
+        "works, and your password and MFA device are unchanged.\n\n"
+        'Whoever asked for the recovery knew your password. Change it now with "Forgot your '
+        'password?" on the sign-in page at https://app.example.test/sign-in, and use it '
+        "nowhere else.\n"
+    )
+    locked = emails.account_locked_notice("q@example.test", "Quillon")
+    assert (locked.to, locked.subject) == ("q@example.test", "Your provider account is locked")
+    assert locked.text == (
+        "Hello Quillon,\n\n"
+        "As you asked, your provider account is locked: the recovered sign-in is disabled, "
+        "every session is ended, and nobody can recover the account.\n\n"
+        "Contact your compact's support: once they have checked who you are, they unlock the "
+        "account for you.\n"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,7 +12,7 @@ import pytest
 
 from core import emails
 from core.errors import ServiceError, UpstreamFailed, UpstreamUnavailable
-from core.models import MailMessage, PendingRecovery, Provider
+from core.models import MailMessage, PendingRecovery, Provider, RiskContext
 from core.services.recovery import InitiateRequest, RecoveryDeps, initiate_recovery
 from core.token_hashing import Argon2TokenHasher
 from tests.support.data import ALICE, BOB
@@ -22,6 +23,7 @@ from tests.support.fakes import (
     MutableClock,
     RecordingMailer,
 )
+from tests.support.leaks import remember
 from tests.unit.conftest import ALICE_EMAIL, ALICE_PASSWORD, UI, facts_of
 
 _LINK = re.compile(r"^(https://\S+)$", re.MULTILINE)
@@ -38,23 +40,25 @@ def request(
     return InitiateRequest(facts_of(person, **changes), username, password, token, "203.0.113.9")
 
 
-def link_token(message: MailMessage, provider: Provider) -> str:
-    """The recovery token of the mail's link, checking the link's other parameters."""
-    links = [link for link in _LINK.findall(message.text) if "/verify#" in link]
+def link_token(
+    message: MailMessage, provider: Provider, page: str = "verify", name: str = "recoveryToken"
+) -> str:
+    """The token of the mail's link to `page`, checking the link's other parameters."""
+    links = [link for link in _LINK.findall(message.text) if f"/{page}#" in link]
     assert len(links) == 1, message.text
     parts = urlsplit(links[0])
     assert (parts.scheme, parts.netloc, parts.path, parts.query) == (
         "https",
         "app.example.test",
-        "/account-recovery/verify",
+        f"/account-recovery/{page}",
         "",
     )
     params = parse_qs(parts.fragment, strict_parsing=True)
-    assert set(params) == {"compact", "providerId", "recoveryToken"}
+    assert set(params) == {"compact", "providerId", name}
     assert params["compact"] == [provider.compact]
     assert params["providerId"] == [provider.provider_id]
-    (token,) = params["recoveryToken"]
-    return token
+    (token,) = params[name]
+    return remember(token)
 
 
 def pending(providers: FakeProviderStore, provider: Provider) -> PendingRecovery | None:
@@ -77,13 +81,21 @@ def test_a_complete_proof_sends_a_one_time_link(
     initiate_recovery(request(username=" Quillon.Vantreska@EXAMPLE.test "), recovery_deps)
     # Then her password was checked against her user, which is left as it was
     assert identity.calls == [("password_is_valid", ALICE_EMAIL)]
+    assert identity.risks == [RiskContext("203.0.113.9")]  # Cognito judges the caller's address
     assert identity.users[ALICE_EMAIL].mfa_device == "lost phone"
     # And one mail, to her registered address, carries the link
     (message,) = mailer.sent
     token = link_token(message, registered_alice)
+    cancel_token = link_token(message, registered_alice, "not-me", "cancelToken")
     link = f"{UI}/account-recovery/verify#compact=aslp&providerId={ALICE['providerId']}"
+    not_me = f"{UI}/account-recovery/not-me#compact=aslp&providerId={ALICE['providerId']}"
     assert message == emails.recovery_confirmation(
-        ALICE_EMAIL, "Quillon", f"{link}&recoveryToken={token}", 15, links
+        ALICE_EMAIL,
+        "Quillon",
+        f"{link}&recoveryToken={token}",
+        15,
+        links,
+        not_me=f"{not_me}&cancelToken={cancel_token}",
     )
     # And the token is a 16-byte public id and a 32-byte secret, url-safe; the id and only a
     # hash of the secret are stored, for 15 minutes
@@ -95,6 +107,15 @@ def test_a_complete_proof_sends_a_one_time_link(
     assert secret not in stored.token_hash
     assert hasher.verify(stored.token_hash, secret)
     assert providers.event_types(registered_alice) == ["recovery_requested"]
+    # And so is the "Not me" link's, for 7 days
+    cancel_id, _, cancel_secret = cancel_token.partition(".")
+    not_me_link = providers.not_me_links[("aslp", ALICE["providerId"], cancel_id)]
+    assert (not_me_link.issued_at, not_me_link.token.expires_at) == (
+        clock(),
+        clock() + timedelta(days=7),
+    )
+    assert cancel_secret not in not_me_link.token.token_hash
+    assert hasher.verify(not_me_link.token.token_hash, cancel_secret)
     assert outcomes() == [("initiate_recovery", "sent")]
 
 
@@ -293,3 +314,15 @@ def test_a_failing_dependency_is_logged_and_swallowed(
     assert outcomes() == [("initiate_recovery", "upstream_error")]
     levels = {r.levelno for r in caplog.records if r.name == "provider_accounts.outcomes"}
     assert levels == {logging.ERROR}
+
+
+def test_the_frontends_context_data_reaches_the_password_check(
+    recovery_deps: RecoveryDeps, registered_alice: Provider, identity: FakeIdentity
+) -> None:
+    # Given the frontend sent Cognito's encoded user context data, and the browser its header
+    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0 Safari/537.36"
+    initiate_recovery(
+        replace(request(), user_agent=agent, user_context_data="ZW5jb2RlZA=="), recovery_deps
+    )
+    # Then the password check carried both, with the caller's address
+    assert identity.risks == [RiskContext("203.0.113.9", agent, "ZW5jb2RlZA==")]

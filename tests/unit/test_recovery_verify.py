@@ -12,7 +12,7 @@ import pytest
 
 from core import emails, link_tokens
 from core.errors import InvalidRecoveryLink, RateLimited, RecaptchaFailed, UpstreamUnavailable
-from core.models import Provider
+from core.models import MailMessage, PendingRecovery, Provider
 from core.services.recovery import RecoveryDeps, VerifyRequest, verify_recovery
 from core.token_hashing import Argon2TokenHasher
 from tests.support.data import ALICE
@@ -24,6 +24,7 @@ from tests.support.fakes import (
     RecordingMailer,
 )
 from tests.unit.conftest import ALICE_EMAIL, ALICE_PASSWORD, temporary_password_in
+from tests.unit.test_recovery_initiate import link_token
 
 INVALID = "Invalid or expired recovery link"
 ALICE_ATTRIBUTES = {
@@ -37,14 +38,15 @@ ALICE_ATTRIBUTES = {
 def request(
     token: str, provider_id: str = ALICE["providerId"], compact: str = "aslp", captcha: str = "ok"
 ) -> VerifyRequest:
-    return VerifyRequest(compact, provider_id, token, captcha, "192.0.2.44")
+    return VerifyRequest(compact, provider_id, token, captcha, "192.0.2.44", "Firefox on Linux")
 
 
 def issue_link(
     providers: FakeProviderStore, provider: Provider, hasher: Argon2TokenHasher, clock: MutableClock
 ) -> str:
     """Store a fresh pending link for the provider as initiate would; returns its token."""
-    token, pending = link_tokens.issue(hasher, clock() + timedelta(minutes=15))
+    token, stored = link_tokens.issue(hasher, clock() + timedelta(minutes=15))
+    pending = PendingRecovery(**vars(stored), requested_at=clock(), usable_from=clock())
     providers.store_recovery_token(provider, pending, clock())
     return str(token)
 
@@ -85,6 +87,10 @@ def with_secret_changed(token: str) -> str:
     return f"{token_id}.{secret[:-1]}{'A' if secret[-1] != 'A' else 'B'}"
 
 
+def invitations(mailer: RecordingMailer) -> list[MailMessage]:
+    return [m for m in mailer.sent if "Temporary password:" in m.text]
+
+
 def record(providers: FakeProviderStore) -> Provider:
     return providers.records[("aslp", ALICE["providerId"])]
 
@@ -103,7 +109,7 @@ def assert_recovered(
         "FORCE_CHANGE_PASSWORD",
         None,
     )
-    assert temporary_password_in(mailer.sent[-1]) == user.password
+    assert temporary_password_in(invitations(mailer)[-1]) == user.password
     stored = record(providers)
     assert (stored.recovered_at, stored.pending_recovery) == (clock(), None)
     assert (stored.claim_id, stored.claimed_until) == (None, None)
@@ -128,13 +134,30 @@ def test_a_valid_link_recreates_the_user_and_sends_an_invitation(
     assert identity.calls == [("delete_user", ALICE_EMAIL), ("create_user", ALICE_EMAIL)]
     assert not identity.password_is_valid(ALICE_EMAIL, ALICE_PASSWORD)
     # And one invitation, saying it follows a recovery, carries the new temporary password
-    (message,) = mailer.sent
+    message, notice = mailer.sent
     password = temporary_password_in(message)
     assert message == emails.invitation(
         ALICE_EMAIL, "Quillon", "Vantreska", password, links, after_recovery=True
     )
     assert message.subject == "Your provider account was recovered"
     assert "Your account was recovered as requested" in message.text
+    # And a separate notice says when (UTC and Ohio's time), from where, and how to undo it
+    cancel_token = link_token(notice, record(providers), "not-me", "cancelToken")
+    assert notice == emails.recovery_completed_notice(
+        ALICE_EMAIL,
+        "Quillon",
+        "2025-03-04 09:31 UTC (2025-03-04 04:31 EST in oh)",
+        "192.0.2.44",
+        "Firefox on Linux",
+        links.not_me("aslp", ALICE["providerId"], cancel_token),
+    )
+    # And its "Not me" link is stored as a hash, issued at the recovery, for 7 days
+    cancel_id = cancel_token.partition(".")[0]
+    stored_link = providers.not_me_links[("aslp", ALICE["providerId"], cancel_id)]
+    assert (stored_link.issued_at, stored_link.token.expires_at) == (
+        clock(),
+        clock() + timedelta(days=7),
+    )
     # And the token and claim are gone, and the recovery is stamped and logged
     assert_recovered(providers, identity, mailer, clock)
     assert outcomes() == [("verify_recovery", "completed")]
@@ -156,7 +179,7 @@ def test_a_used_link_does_not_work_again(
     # Then it is refused like any bad link, and nothing more happens
     assert (str(raised.value), raised.value.message) == (INVALID, INVALID)
     assert identity.calls == []
-    assert len(mailer.sent) == 1
+    assert len(mailer.sent) == 2  # the invitation and the completion notice, no more
     assert outcomes()[-1] == ("verify_recovery", "no_pending_token")
 
 
@@ -390,7 +413,7 @@ def test_a_failure_after_the_claim_releases_it_and_the_link_works_on_retry(
     verify_recovery(request(token), recovery_deps)
     assert_recovered(providers, identity, mailer, clock)
     # And each invitation that went out was for her; only the last one's password works
-    assert mailer.recipients() == [ALICE_EMAIL] * (len(sent_before_retry) + 1)
+    assert mailer.recipients() == [ALICE_EMAIL] * (len(sent_before_retry) + 2)
     for earlier in sent_before_retry:
         assert temporary_password_in(earlier) != identity.users[ALICE_EMAIL].password
     assert outcomes() == [("verify_recovery", "upstream_error"), ("verify_recovery", "completed")]

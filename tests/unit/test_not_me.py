@@ -1,0 +1,369 @@
+""" "Not me": cancel a pending recovery, lock a completed one, unlock; every bad link is silent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from core import emails
+from core.background import BoundedExecutor
+from core.errors import ConditionFailed, Overloaded, UpstreamUnavailable
+from core.models import Provider, RequestOrigin
+from core.services.not_me import CancelRequest, accept_cancel, cancel_recovery, unlock_account
+from core.services.recovery import (
+    InitiateRequest,
+    RecoveryDeps,
+    VerifyRequest,
+    initiate_recovery,
+    verify_recovery,
+)
+from tests.support.data import ALICE, BOB
+from tests.support.fake_identity import FakeIdentity
+from tests.support.fakes import FakeProviderStore, FakeRecaptcha, MutableClock, RecordingMailer
+from tests.unit.conftest import ALICE_EMAIL, ALICE_PASSWORD, facts_of
+from tests.unit.test_recovery_initiate import link_token
+
+ORIGIN = RequestOrigin("198.51.100.7", "Safari on iOS")
+KEY = ("aslp", ALICE["providerId"])
+
+
+def initiate(deps: RecoveryDeps) -> None:
+    request = InitiateRequest(facts_of(ALICE), ALICE_EMAIL, ALICE_PASSWORD, "ok", "203.0.113.9")
+    initiate_recovery(request, deps)
+
+
+def verify(deps: RecoveryDeps, token: str) -> None:
+    verify_recovery(VerifyRequest("aslp", ALICE["providerId"], token, "ok", "192.0.2.44"), deps)
+
+
+def not_me(deps: RecoveryDeps, token: str, provider_id: str = ALICE["providerId"]) -> None:
+    cancel_recovery(CancelRequest("aslp", provider_id, token, "ok", ORIGIN), deps)
+
+
+def tokens(mailer: RecordingMailer, provider: Provider) -> tuple[str, str]:
+    """The recovery and "Not me" tokens of the last confirmation email."""
+    message = [m for m in mailer.sent if m.subject == "Confirm account recovery"][-1]
+    return link_token(message, provider), link_token(message, provider, "not-me", "cancelToken")
+
+
+def notice_token(mailer: RecordingMailer, provider: Provider) -> str:
+    """The "Not me" token of the last completion notice."""
+    notice = [m for m in mailer.sent if m.subject.startswith("Was it you?")][-1]
+    return link_token(notice, provider, "not-me", "cancelToken")
+
+
+@pytest.fixture
+def pending(
+    recovery_deps: RecoveryDeps, registered_alice: Provider, mailer: RecordingMailer
+) -> tuple[str, str]:
+    """Someone initiated a recovery of Alice's account; the email reached her inbox."""
+    initiate(recovery_deps)
+    return tokens(mailer, registered_alice)
+
+
+def test_not_me_before_completion_cancels_and_the_link_stops_working(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    links: emails.Links,
+    outcomes,
+) -> None:
+    recovery_token, cancel_token = pending
+    clock.advance(minutes=2)
+    # When Alice presses "Not me"
+    not_me(recovery_deps, cancel_token)
+    # Then the pending recovery is gone, the event logged with its origin, the link spent
+    stored = providers.records[KEY]
+    assert stored == replace(registered_alice, pending_recovery=None)
+    assert providers.event_types(stored) == ["recovery_requested", "recovery_cancelled"]
+    assert providers.events[KEY][-1].origin == ORIGIN
+    assert providers.not_me_links == {}
+    # And a notice says so and advises changing the password
+    assert mailer.sent[-1] == emails.recovery_cancelled_notice(ALICE_EMAIL, "Quillon", links)
+    # And the recovery link is refused from now on; her user is untouched
+    identity.calls.clear()
+    with pytest.raises(Exception, match="Invalid or expired recovery link"):
+        verify(recovery_deps, recovery_token)
+    assert identity.calls == []
+    assert identity.users[ALICE_EMAIL].mfa_device == "lost phone"
+    assert outcomes()[-2:] == [
+        ("cancel_recovery", "cancelled"),
+        ("verify_recovery", "no_pending_token"),
+    ]
+
+
+def test_not_me_after_completion_locks_disables_and_cuts_sessions(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given the attacker completed the recovery
+    verify(recovery_deps, pending[0])
+    recovered_at = clock()
+    # When Alice presses "Not me" in the completion notice an hour later
+    clock.advance(hours=1)
+    not_me(recovery_deps, notice_token(mailer, registered_alice))
+    # Then the record is locked, older sessions cut, the recreated user disabled
+    stored = providers.records[KEY]
+    assert stored == replace(
+        registered_alice,
+        recovered_at=recovered_at,
+        sessions_not_before=clock(),
+        locked_at=clock(),
+    )
+    assert identity.users[ALICE_EMAIL].enabled is False
+    assert providers.event_types(stored)[-1] == "account_locked"
+    assert mailer.sent[-1] == emails.account_locked_notice(ALICE_EMAIL, "Quillon")
+    # And the notice's link is spent (the confirmation's is still there, and also locks)
+    assert len(providers.not_me_links) == 1
+    assert outcomes()[-1] == ("cancel_recovery", "locked")
+
+
+def test_the_confirmation_link_used_after_completion_locks_too(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    outcomes,
+) -> None:
+    # Given the attacker completed the recovery; Alice reads only the first email
+    verify(recovery_deps, pending[0])
+    # When she presses its "Not me"
+    not_me(recovery_deps, pending[1])
+    # Then the account is locked all the same
+    assert providers.records[KEY].locked_at is not None
+    assert identity.users[ALICE_EMAIL].enabled is False
+    assert outcomes()[-1] == ("cancel_recovery", "locked")
+
+
+def test_a_locked_account_ignores_initiates_until_unlocked(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given a locked account
+    verify(recovery_deps, pending[0])
+    not_me(recovery_deps, pending[1])
+    sent = len(mailer.sent)
+    # When someone initiates a recovery with every proof
+    identity.users[ALICE_EMAIL].password = ALICE_PASSWORD
+    identity.calls.clear()
+    initiate(recovery_deps)
+    # Then nothing happens, silently: not even the password is checked
+    assert (len(mailer.sent), identity.calls) == (sent, [])
+    assert providers.records[KEY].pending_recovery is None
+    assert outcomes()[-1] == ("initiate_recovery", "locked")
+    # When an operator unlocks it
+    clock.advance(minutes=1)
+    unlock_account("aslp", ALICE["providerId"], "ops-jane", recovery_deps)
+    # Then the user is enabled, the unlock logged with the operator, and recovery works again
+    assert providers.records[KEY].locked_at is None
+    assert identity.users[ALICE_EMAIL].enabled is True
+    unlocked = providers.events[KEY][-1]
+    assert (unlocked.event_type, unlocked.origin) == (
+        "account_unlocked",
+        RequestOrigin(browser="operator ops-jane"),
+    )
+    initiate(recovery_deps)
+    assert mailer.sent[-1].subject == "Confirm account recovery"
+    assert outcomes()[-2:] == [("unlock_account", "unlocked"), ("initiate_recovery", "sent")]
+
+
+def test_unlocking_an_account_that_is_not_locked_fails_and_changes_nothing(
+    recovery_deps: RecoveryDeps, registered_alice: Provider, providers: FakeProviderStore
+) -> None:
+    with pytest.raises(ConditionFailed):
+        unlock_account("aslp", ALICE["providerId"], "ops-jane", recovery_deps)
+    assert providers.records[KEY] == registered_alice
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), id="wrong secret"),
+        pytest.param(lambda t: "A" * 22 + t[22:], id="unknown id"),
+        pytest.param(lambda _t: "not-a-token", id="malformed"),
+    ],
+)
+def test_a_wrong_cancel_token_does_nothing(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    mailer: RecordingMailer,
+    spoil: Callable[[str], str],
+    outcomes,
+) -> None:
+    before, sent = providers.records[KEY], list(mailer.sent)
+    not_me(recovery_deps, spoil(pending[1]))
+    assert (providers.records[KEY], mailer.sent) == (before, sent)
+    assert outcomes()[-1] == ("cancel_recovery", "invalid_token")
+
+
+def test_an_expired_or_used_cancel_token_does_nothing(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given the link used once
+    not_me(recovery_deps, pending[1])
+    initiate(recovery_deps)  # and a new recovery pending
+    before, sent = providers.records[KEY], list(mailer.sent)
+    # When it is used again, it does nothing
+    not_me(recovery_deps, pending[1])
+    assert (providers.records[KEY], mailer.sent) == (before, sent)
+    # When the new email's link is used 7 days later, it does nothing either
+    clock.advance(days=7)
+    not_me(recovery_deps, tokens(mailer, registered_alice)[1])
+    assert (providers.records[KEY], mailer.sent) == (before, sent)
+    assert [o for _, o in outcomes()[-3:]] == ["sent", "invalid_token", "expired"]
+
+
+def test_a_cancel_token_of_another_provider_does_nothing(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    outcomes,
+) -> None:
+    before = dict(providers.records)
+    not_me(recovery_deps, pending[1], provider_id=BOB["providerId"])
+    assert providers.records == before
+    assert outcomes()[-1] == ("cancel_recovery", "invalid_token")
+
+
+def test_not_me_while_a_verify_holds_the_claim_locks(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given a verify claimed the record and is recreating the user right now
+    stored = providers.records[KEY]
+    assert stored.pending_recovery is not None
+    providers.claim(
+        stored,
+        "claim-1",
+        clock(),
+        clock() + timedelta(seconds=60),
+        stored.pending_recovery.token_hash,
+    )
+    # When "Not me" arrives meanwhile
+    not_me(recovery_deps, pending[1])
+    # Then the account is locked rather than merely cancelled
+    assert providers.records[KEY].locked_at == clock()
+    assert identity.users[ALICE_EMAIL].enabled is False
+    # And the verify's completion is refused, so it disables the user it created
+    with pytest.raises(ConditionFailed):
+        providers.complete_recovery(stored, "claim-1", clock())
+    assert outcomes()[-1] == ("cancel_recovery", "locked")
+
+
+def test_a_verify_that_loses_to_a_lock_disables_its_new_user(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given "Not me" locks the account while the verify recreates the user (after its claim)
+    original_create = identity.create_user
+
+    def create_then_lock(username: str, attributes: dict[str, str], password: str) -> None:
+        original_create(username, attributes, password)
+        stored = providers.records[KEY]
+        providers.lock(stored, clock(), ORIGIN)
+
+    identity.create_user = create_then_lock  # type: ignore[method-assign]
+    # When the verify finishes, it is refused like a bad link
+    with pytest.raises(Exception, match="Invalid or expired recovery link"):
+        verify(recovery_deps, pending[0])
+    # Then the user it created is disabled, and the account stays locked and unrecovered
+    assert identity.users[ALICE_EMAIL].enabled is False
+    stored = providers.records[KEY]
+    assert (stored.locked_at, stored.recovered_at, stored.claim_id) == (clock(), None, None)
+    assert outcomes()[-1] == ("verify_recovery", "locked")
+
+
+def test_a_failure_while_locking_is_retried_whole_with_the_same_link(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    outcomes,
+) -> None:
+    verify(recovery_deps, pending[0])
+    link = notice_token(mailer, registered_alice)
+    # Given disabling the user fails once
+    identity.fail_next("disable_user", UpstreamUnavailable())
+    not_me(recovery_deps, link)
+    assert outcomes()[-1] == ("cancel_recovery", "upstream_error")
+    # When Alice presses the same link again, the lock completes
+    not_me(recovery_deps, link)
+    assert identity.users[ALICE_EMAIL].enabled is False
+    assert providers.records[KEY].locked_at is not None
+    assert mailer.sent[-1].subject == "Your provider account is locked"
+    assert outcomes()[-1] == ("cancel_recovery", "locked")
+
+
+def test_accept_cancel_answers_before_the_work_and_checks_recaptcha_first(
+    recovery_deps: RecoveryDeps,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    recaptcha: FakeRecaptcha,
+    background: BoundedExecutor,
+    outcomes,
+) -> None:
+    # A failed reCAPTCHA: nothing is queued, nothing changes
+    accept_cancel(CancelRequest(*KEY, pending[1], "fail", ORIGIN), recovery_deps, background)
+    assert background.wait_idle(timeout=5)
+    assert providers.records[KEY].pending_recovery is not None
+    # A valid one: the work runs in the background and cancels
+    accept_cancel(CancelRequest(*KEY, pending[1], "ok", ORIGIN), recovery_deps, background)
+    assert background.wait_idle(timeout=5)
+    assert providers.records[KEY].pending_recovery is None
+    assert recaptcha.checked == [("fail", ORIGIN.ip), ("ok", ORIGIN.ip)]
+    assert outcomes()[-2:] == [
+        ("cancel_recovery", "recaptcha_failed"),
+        ("cancel_recovery", "cancelled"),
+    ]
+
+
+def test_accept_cancel_is_overloaded_when_the_queue_is_full(
+    recovery_deps: RecoveryDeps, pending: tuple[str, str]
+) -> None:
+    class Full:
+        def submit(self, _operation: str, _work: Callable[[], None]) -> bool:
+            return False
+
+    with pytest.raises(Overloaded):
+        accept_cancel(CancelRequest(*KEY, pending[1], "ok", ORIGIN), recovery_deps, Full())
