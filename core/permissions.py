@@ -44,6 +44,9 @@ RUNTIME_PERMISSIONS: tuple[Permission, ...] = (
     ),
     Permission("dynamodb:UpdateItem", ("provider_table",), "claims, tokens, registrations"),
     Permission(
+        "dynamodb:DeleteItem", ("provider_table",), 'spending a "Not me" link (in transactions)'
+    ),
+    Permission(
         "dynamodb:Query",
         ("provider_table", "license_index", "rate_limit_table"),
         "licenses, history, license match, attempt windows",
@@ -58,6 +61,10 @@ RUNTIME_PERMISSIONS: tuple[Permission, ...] = (
         "before every delete: old refresh tokens stop working",
     ),
     Permission("cognito-idp:AdminDeleteUser", ("user_pool",), "recovery"),
+    Permission(
+        "cognito-idp:AdminDisableUser", ("user_pool",), '"Not me" after a recovery: locking'
+    ),
+    Permission("cognito-idp:AdminEnableUser", ("user_pool",), "`provider-accounts unlock`"),
     Permission("cognito-idp:AdminInitiateAuth", ("user_pool",), "recovery's password check"),
     Permission("cognito-idp:DescribeUserPool", ("user_pool",), "readiness"),
     Permission("ses:SendEmail", ("mail_identity", "mail_configuration_set"), "every email"),

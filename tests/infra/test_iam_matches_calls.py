@@ -20,7 +20,9 @@ import pytest
 from core import permissions
 from core.adapters.key_layout import LICENSE_INDEX
 from core.config import Settings
+from core.services.not_me import unlock_account
 from handlers.app import create_app
+from handlers.context import EXTENSION_KEY
 from tests.infra.conftest import resources_of
 from tests.support.aws_calls import recording_aws_calls
 from tests.support.background import draining_client
@@ -35,6 +37,12 @@ EMAIL = "iam.journey@example.com"
 PASSWORD = remember("Iam-Journey-Password-1!")
 PROCESSED = {"message": "request processed"}
 INVITATION = "Your provider account"
+NOTICE = "Was it you? Your provider account was recovered"
+
+
+def dependencies(app: Any) -> Any:
+    """The dependencies create_app wired into the app (as handlers reach them)."""
+    return app.app.extensions[EXTENSION_KEY]
 
 
 def difference(needed: set[Any], granted: set[Any]) -> str:
@@ -103,7 +111,7 @@ def test_the_iam_list_is_exactly_what_a_whole_journey_calls(ses_settings, monkey
                 json={**link.recovery_params, "recaptchaToken": "ok"},
             )
             assert (verified.status_code, verified.json()) == (200, PROCESSED)
-            invitation = sent_by_ses(settings.aws_region)[-1]
+            invitation = [m for m in sent_by_ses(settings.aws_region) if m.subject != NOTICE][-1]
             # auth_time has whole seconds: a sign-in in the recovery's own second is refused.
             time.sleep(1.05 - time.time() % 1)
             id_token = id_token_after_password_set(idp, settings, EMAIL, PASSWORD)
@@ -112,9 +120,20 @@ def test_the_iam_list_is_exactly_what_a_whole_journey_calls(ses_settings, monkey
             )
             assert profile.status_code == 200
             assert profile.json()["email"] == EMAIL
+            # (it was not her: "Not me" in the completion notice locks the account)
+            notice = [m for m in sent_by_ses(settings.aws_region) if m.subject == NOTICE][-1]
+            cancelled = client.post(
+                "/v1/provider-users/cancelRecovery",
+                json={**notice.not_me_params, "recaptchaToken": "ok"},
+            )
+            assert (cancelled.status_code, cancelled.json()) == (200, PROCESSED)
+            assert sent_by_ses(settings.aws_region)[-1].subject == "Your provider account is locked"
+            # (and an operator unlocks it, as `provider-accounts unlock` does)
+            unlock_account(ALICE["compact"], ALICE["providerId"], "ops", dependencies(app).recovery)
 
     # Then every mail went out through SES
     assert (invitation.to, invitation.subject) == (EMAIL, "Your provider account was recovered")
+    assert idp.admin_get_user(UserPoolId=settings.user_pool_id, Username=EMAIL)["Enabled"]
     # And the recorded calls are exactly the IAM list, resource by resource
     assert recorder.grants_needed == permissions.grants(), difference(
         recorder.grants_needed, permissions.grants()
