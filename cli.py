@@ -104,10 +104,9 @@ def unlock_account(settings: Settings, compact: str, provider_id: str) -> int:
     """Unlock one account; the operator's OS user name goes to the log and the history."""
     import getpass
 
-    from handlers.wiring import build_services
-
     from core.errors import ConditionFailed, NotFound
     from core.services.not_me import unlock_account as unlock
+    from core.wiring import build_services
 
     operator = getpass.getuser()
     try:

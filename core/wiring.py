@@ -154,7 +154,7 @@ def build_services(  # noqa: PLR0913 - one override per dependency, by design
     return Dependencies(
         registration=registration,
         recovery=recovery,
-        profile=ProfileDeps(reader=profile_reader),
+        profile=ProfileDeps(reader=profile_reader, clock=clock),
         verifier=verifier or build_verifier(settings),
         readiness=readiness or build_readiness(settings, session),
         live_jurisdictions=live_jurisdictions

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
-from core.adapters.keys import from_stored, provider_pk, provider_sk
-from handlers.wiring import Services, build_services
 from moto.dynamodb.responses import DynamoHandler
 
 from core.adapters.jwks import JwksCache
+from core.adapters.key_layout import from_stored, provider_pk, provider_sk
 from core.clock import utc_now
 from core.config import Settings
 from core.id_tokens import IdTokenVerifier
+from core.wiring import Dependencies, build_services
 from handlers.app import create_app
 from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.leaks import remember
@@ -37,6 +37,7 @@ INVALID_LINK = {
     "title": "Bad Request",
     "status": 400,
     "detail": "Invalid or expired recovery link",
+    "message": "Invalid or expired recovery link",
 }
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 KEY = {"pk": provider_pk("aslp", ALICE["providerId"]), "sk": provider_sk("aslp")}
@@ -82,7 +83,7 @@ class Api:
 
     settings: Settings
     client: Any
-    services: Services
+    services: Dependencies
     clock: MovableClock
     cognito: Any
     table: Any
@@ -153,14 +154,8 @@ def make_api(aws: Settings, pool_key: SigningKey) -> Iterator[Callable[..., Api]
         keys = JwksCache(settings.jwks, 3600, 30, session=StaticJwks(jwks(pool_key)))
         verifier = IdTokenVerifier(keys, settings.issuer, settings.user_pool_client_id or "", 30)
         clock = MovableClock()
-        base = build_services(settings)
-        services = replace(
-            base,
-            verifier=verifier,
-            recovery=replace(base.recovery, clock=clock),
-            profile=replace(base.profile, clock=clock),
-        )
-        client = create_app(settings, services=services).test_client()
+        services = build_services(settings, verifier=verifier, clock=clock)
+        client = create_app(settings, services).test_client()
         clients.append(client.__enter__())
         session = boto3.session.Session(region_name=settings.aws_region)
         api = Api(
@@ -261,6 +256,7 @@ def test_not_me_after_completion_locks_the_account(api: Api) -> None:
         "title": "Unauthorized",
         "status": 401,
         "detail": "The account is locked",
+        "message": "The account is locked",
     }
     # And a new initiate, with every proof, is silently ignored
     sent = len(api.outbox())
@@ -408,6 +404,7 @@ def test_a_cooldown_delays_the_link_and_me_shows_the_pending_recovery(
             "title": "Bad Request",
             "status": 400,
             "detail": f"This recovery link works from {usable_text}",
+            "message": f"This recovery link works from {usable_text}",
         },
     )
     assert "recoveredAt" not in api.record()

@@ -10,10 +10,11 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
-from core.adapters.keys import provider_pk, provider_sk
 from moto.server import ThreadedMotoServer
 
 import cli
+from core.adapters.dynamo_table import DynamoTable
+from core.adapters.key_layout import provider_pk, provider_sk
 from core.adapters.providers import DynamoProviderStore
 from core.clock import utc_now
 from core.models import RequestOrigin
@@ -186,7 +187,8 @@ def test_unlock_reopens_a_locked_account_and_records_the_operator(
     )
     cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=endpoint)
     pool = os.environ["USER_POOL_ID"]
-    store = DynamoProviderStore(table)
+    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+    store = DynamoProviderStore(DynamoTable(dynamodb, "provider-accounts-providers"))
     alice = store.get(ALICE["compact"], ALICE["providerId"])
     assert alice is not None
     email = "quillon@example.test"
