@@ -109,7 +109,12 @@ class Api:
             "sk"
         ).begins_with(history_prefix(person["compact"]))
         items = self.table.query(KeyConditionExpression=condition, ScanIndexForward=False)
-        return [{"type": i["eventType"], "occurredAt": i["occurredAt"]} for i in items["Items"]]
+        shown = {"ip": "ipAddress", "browser": "browser"}  # where the causing request came from
+        return [
+            {"type": i["eventType"], "occurredAt": i["occurredAt"]}
+            | {shown[name]: i[name] for name in shown if name in i}
+            for i in items["Items"]
+        ]
 
     def register(self, person: dict[str, str], email: str) -> None:
         """Given: the provider registered through the API and set a permanent password."""

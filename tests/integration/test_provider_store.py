@@ -263,7 +263,7 @@ def test_store_recovery_token_replaces_the_pending_one_and_logs_each_request(
     )
 
     assert alice(store).pending_recovery == PendingRecovery(
-        "hash-2", t2 + timedelta(minutes=15), "id-hash-2"
+        "hash-2", t2 + timedelta(minutes=15), "id-hash-2", requested_at=t2, usable_from=t2
     )
     assert store.recent_events("aslp", ALICE["providerId"], 10) == [
         AccountEvent("recovery_requested", t2),
@@ -302,7 +302,7 @@ def test_clear_recovery_token_forgets_only_the_token_it_names(
     # A stale clear (an older token) leaves the newer one in place
     store.clear_recovery_token(registered, "hash-old")
     assert alice(store).pending_recovery == PendingRecovery(
-        "hash-new", NOW + timedelta(minutes=15), "id-hash-new"
+        "hash-new", NOW + timedelta(minutes=15), "id-hash-new", requested_at=NOW, usable_from=NOW
     )
 
     # Clearing the pending one removes hash and expiry
