@@ -440,7 +440,7 @@ def test_not_me_cancels_a_pending_recovery_and_locks_a_completed_one(server: Ser
     cancelled = wait_for_mail(server, email, "Account recovery cancelled")
     assert (
         cancelled.text
-        == emails.recovery_cancelled_notice(email, "Tobias", emails.Links(UI_BASE_URL)).text
+        == emails.recovery_cancelled_notice(email, "Tobias", emails.Links(server.origin)).text
     )
     answer, _ = post(
         server,
