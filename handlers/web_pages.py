@@ -46,6 +46,7 @@ PAGES = {
     "/account": Page("account.html", "Your account", "account.js"),
     "/account-recovery": Page("account-recovery.html", "Recover your account", "recovery.js"),
     "/account-recovery/verify": Page("verify.html", "Confirm account recovery", "verify.js"),
+    "/account-recovery/not-me": Page("not-me.html", "It was not me", "not-me.js"),
 }
 
 
