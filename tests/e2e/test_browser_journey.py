@@ -37,6 +37,8 @@ AVERY = {
 EMAIL = "avery@example.com"
 INVITATION, RECOVERED = "Your provider account", "Your provider account was recovered"
 CONFIRMATION = "Confirm account recovery"
+NOTICE = "Was it you? Your provider account was recovered"
+LOCKED = "Your provider account is locked"
 MAIL_TIMEOUT_SECONDS = 30
 # The slowest POST waits out a 5 s floor; a loaded machine adds to it.
 ANSWER_TIMEOUT_MS = 30_000
@@ -258,10 +260,34 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     # And the lost device's ID token is refused
     assert me_status(server, lost_device_token) == 401
 
-    # And the recovery token never reached the server: not in its request log, not anywhere
+    # When the completion notice's "Not me" link is opened (as a mail scanner would)
+    notice = wait_for_mail(server, NOTICE)
+    cancel_token = notice.not_me_params["cancelToken"]
+    page.goto(notice.not_me_link)
+    not_me = page.get_by_role("button", name="It was not me: stop it")
+    expect(not_me).to_be_enabled()
+    assert page.url == f"{server.origin}/account-recovery/not-me"  # the fragment is gone
+    # Then nothing changed until the button is pressed
+    time.sleep(1)
+    assert mail_count(server, LOCKED) == 0
+    assert me_status(server, lost_device_token) == 401
+    capture(page, "not-me")
+    # When it is pressed, the account is locked and an email says so
+    not_me.click()
+    expect(status(page)).to_have_text(
+        "Thank you. If this link was still valid, the recovery is stopped (or your account "
+        "locked) and an email tells you which. Someone knows your password: change it. "
+        "Go to sign in."
+    )
+    capture(page, "not-me-done")
+    wait_for_mail(server, LOCKED)
+
+    # And neither token reached the server: not in its request log, not anywhere
     server_log = server.log_file.read_text()
     assert "method=GET path=/account-recovery/verify status=200" in server_log
+    assert "method=GET path=/account-recovery/not-me status=200" in server_log
     assert token not in server_log
+    assert cancel_token not in server_log
 
     # And no page ever hit a script error or a policy refusal
     assert problems == []
