@@ -254,7 +254,16 @@ def test_mfa_reset_start_and_confirm_as_the_frontend_sends_them(
         "recoveryId": [recovery_id],
     }
     assert link == CC_LINKS.verify_recovery(ALICE["compact"], ALICE["providerId"], recovery_id)
-    expected = emails.recovery_confirmation(EMAIL, ALICE["givenName"], link, 15, CC_LINKS)
+    # And its "Not me" link, in the same style, carries its own token in the query string
+    not_me = confirmation.not_me_params
+    assert not_me.keys() == {"compact", "providerId", "cancelToken"}
+    assert confirmation.not_me_link == CC_LINKS.not_me(
+        ALICE["compact"], ALICE["providerId"], not_me["cancelToken"]
+    )
+    assert confirmation.not_me_link.startswith("https://cc.example.test/MfaResetNotMe?compact=")
+    expected = emails.recovery_confirmation(
+        EMAIL, ALICE["givenName"], link, 15, CC_LINKS, not_me=confirmation.not_me_link
+    )
     assert (confirmation.subject, confirmation.text) == (expected.subject, expected.text)
 
     # When the confirm page opened from that link posts the link's values
@@ -271,7 +280,9 @@ def test_mfa_reset_start_and_confirm_as_the_frontend_sends_them(
     user_after = cognito_user(frontend_settings)
     assert user_after["UserStatus"] == "FORCE_CHANGE_PASSWORD"
     assert sub(user_after) != sub(user_before)  # a new user, not the old one reset
-    invitation = read_outbox(frontend_settings.outbox_dir)[-1]
+    invitation, notice = read_outbox(frontend_settings.outbox_dir)[-2:]
+    assert notice.subject == "Was it you? Your provider account was recovered"
+    assert notice.not_me_link.startswith("https://cc.example.test/MfaResetNotMe?compact=")
     expected = emails.invitation(
         EMAIL,
         ALICE["givenName"],
