@@ -179,6 +179,12 @@ class World:
         assert matching, f"no {subject_part!r} mail to {to}: {[m.subject for m in self.sent()]}"
         return matching[-1]
 
+    def last_invitation(self, to: str) -> Sent:
+        """The newest message to `to` with a temporary password (not the notices beside it)."""
+        matching = [m for m in self.sent() if m.to == to and "Temporary password:" in m.text]
+        assert matching, f"no invitation to {to}: {[m.subject for m in self.sent()]}"
+        return matching[-1]
+
     def state(self) -> State:
         """The provider record and the users tied to it."""
         compact, provider_id = self.person["compact"], self.person["providerId"]

@@ -35,7 +35,6 @@ NEW_EMAIL = "q.vantreska@example.org"
 PASSWORD = remember("Harbor-Lantern-5521!")
 RATE_LIMIT_TABLE = Settings.model_fields["rate_limit_table"].default
 CONFIRMATION = "recovery"  # part of the recovery confirmation's subject
-INVITATION = "provider account"  # part of the invitation's subject
 
 LICENSE_QUERY = CallSite("DynamoDB Query (license lookup)", "Query", "licenseLookup")
 PROVIDER_GET = CallSite("DynamoDB GetItem (provider record)", "GetItem", "#PROVIDER#")
@@ -54,7 +53,7 @@ COMPLETE = CallSite(
     "DynamoDB TransactWriteItems (complete_recovery)", "TransactWriteItems", "SET recoveredAt"
 )
 CLEAR_TOKEN = CallSite(
-    "DynamoDB UpdateItem (clear expired token)", "UpdateItem", 'recoveryExpiresAt"'
+    "DynamoDB UpdateItem (clear expired token)", "UpdateItem", 'recoveryUsableFrom"'
 )
 GET_USER = CallSite("Cognito AdminGetUser", "AdminGetUser")
 CREATE_USER = CallSite("Cognito AdminCreateUser", "AdminCreateUser")
@@ -127,7 +126,7 @@ def past_any_claim(world: World) -> None:
 
 def invitation_works(world: World, email: str) -> None:
     """The newest invitation to `email` signs in to the first-sign-in challenge."""
-    password = world.last_mail(email, INVITATION).temporary_password
+    password = world.last_invitation(email).temporary_password
     assert world.password_works(email, password) == "NEW_PASSWORD_REQUIRED"
 
 
