@@ -200,6 +200,7 @@ def test_the_image_serves_register_recover_verify_through_its_port(
         "Your provider account",
         "Confirm account recovery",
         "Your provider account was recovered",
+        "Was it you? Your provider account was recovered",
     ]
     # And the link works only once
     again = requests.post(
