@@ -10,9 +10,22 @@ import pytest
 
 from core import emails
 from core.background import BoundedExecutor
-from core.errors import ConditionFailed, Overloaded, UpstreamUnavailable
-from core.models import Provider, RequestOrigin
-from core.services.not_me import CancelRequest, accept_cancel, cancel_recovery, unlock_account
+from core.errors import (
+    ConditionFailed,
+    NotFound,
+    Overloaded,
+    Unauthenticated,
+    UpstreamUnavailable,
+)
+from core.id_tokens import IdentityClaims
+from core.models import AccountEvent, Provider, RequestOrigin
+from core.services.not_me import (
+    CancelRequest,
+    accept_cancel,
+    cancel_own_recovery,
+    cancel_recovery,
+    unlock_account,
+)
 from core.services.recovery import (
     InitiateRequest,
     RecoveryDeps,
@@ -367,3 +380,74 @@ def test_accept_cancel_is_overloaded_when_the_queue_is_full(
 
     with pytest.raises(Overloaded):
         accept_cancel(CancelRequest(*KEY, pending[1], "ok", ORIGIN), recovery_deps, Full())
+
+
+def claims(clock: MutableClock) -> IdentityClaims:
+    """Alice's ID token, signed in a minute ago (after registering, before anything else)."""
+    signed_in = clock() - timedelta(minutes=1)
+    return IdentityClaims(ALICE_EMAIL, ALICE_EMAIL, "aslp", ALICE["providerId"], signed_in)
+
+
+def test_the_signed_in_owner_cancels_the_pending_recovery(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    links: emails.Links,
+    outcomes,
+) -> None:
+    # When Alice, still signed in, deletes the pending recovery /me shows her
+    cancel_own_recovery(claims(clock), ORIGIN, recovery_deps)
+    # Then it is cancelled as "Not me" would, logged with its origin, and a notice says so
+    assert providers.records[KEY] == replace(registered_alice, pending_recovery=None)
+    assert providers.events[KEY][-1] == AccountEvent("recovery_cancelled", clock(), ORIGIN)
+    assert mailer.sent[-1] == emails.recovery_cancelled_notice(ALICE_EMAIL, "Quillon", links)
+    assert outcomes()[-1] == ("cancel_recovery", "cancelled")
+    # And a second time there is nothing pending
+    with pytest.raises(NotFound, match="No recovery is pending"):
+        cancel_own_recovery(claims(clock), ORIGIN, recovery_deps)
+
+
+def test_the_owner_finds_nothing_pending_once_the_link_expired(
+    recovery_deps: RecoveryDeps, pending: tuple[str, str], clock: MutableClock
+) -> None:
+    clock.advance(minutes=15)
+    with pytest.raises(NotFound, match="No recovery is pending"):
+        cancel_own_recovery(claims(clock), ORIGIN, recovery_deps)
+
+
+def test_the_owner_cancelling_while_a_verify_completes_locks(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given a verify holds the claim right now
+    stored = providers.records[KEY]
+    assert stored.pending_recovery is not None
+    until = clock() + timedelta(seconds=60)
+    providers.claim(stored, "claim-1", clock(), until, stored.pending_recovery.token_hash)
+    # When Alice deletes the pending recovery (with a session older than the claim's cut-off)
+    clock.advance(seconds=1)
+    cancel_own_recovery(replace(claims(clock), auth_time=clock()), ORIGIN, recovery_deps)
+    # Then the account is locked and the user disabled, as "Not me" after completion does
+    assert providers.records[KEY].locked_at == clock()
+    assert identity.users[ALICE_EMAIL].enabled is False
+    assert outcomes()[-1] == ("cancel_recovery", "locked")
+
+
+def test_a_session_a_lock_ended_cannot_cancel(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    clock: MutableClock,
+) -> None:
+    providers.lock(providers.records[KEY], clock(), ORIGIN)
+    with pytest.raises(Unauthenticated, match="The account is locked"):
+        cancel_own_recovery(claims(clock), ORIGIN, recovery_deps)
