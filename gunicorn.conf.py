@@ -16,7 +16,7 @@ accesslog = None  # the app logs one line per request, with its request id
 # On SIGTERM a worker finishes its requests (floors of up to 5 s), then its process drains the
 # background work it already answered 200 for (BACKGROUND_SHUTDOWN_SECONDS): give it both.
 # The CDK stack's container stop timeout (120 s) stays above this.
-graceful_timeout = settings.background_shutdown_seconds + 20
+graceful_timeout = int(settings.background_shutdown_seconds) + 20
 timeout = 30
 
 
