@@ -248,8 +248,10 @@ def verify_recovery(request: VerifyRequest, deps: RecoveryDeps) -> None:
         outcome = "no_pending_token" if registered and pending is None else "invalid_token"
         record_outcome(VERIFY, outcome, compact, provider_id)
         raise InvalidRecoveryLink()
-    _count_link_attempt(provider, pending, deps)
+    _refuse_a_link_guessed_too_often(provider, pending, deps)
     outcome = _check_secret(provider, pending, presented, deps)
+    if outcome == "invalid_token":
+        _count_link_failure(provider, pending, deps)
     if outcome != "valid":
         record_outcome(VERIFY, outcome, compact, provider_id)
         raise InvalidRecoveryLink()
@@ -274,13 +276,31 @@ def _count_failure(compact: str, provider_id: str, deps: RecoveryDeps) -> None:
         raise RateLimited(retry_after=window)
 
 
-def _count_link_attempt(provider: Provider, pending: PendingRecovery, deps: RecoveryDeps) -> None:
-    """Count an attempt with this link's id: only those who hold the link can spend these."""
+def _link_failures_key(provider: Provider, pending: PendingRecovery) -> str:
+    return f"verify#{provider.compact}#{provider.provider_id}#{pending.token_id}"
+
+
+def _refuse_a_link_guessed_too_often(
+    provider: Provider, pending: PendingRecovery, deps: RecoveryDeps
+) -> None:
+    """429 once this link's id came with a wrong secret too often, before any argon2 is spent.
+
+    Only wrong secrets count: the holder's own retries after an AWS fault, or presses during a
+    cool-down, never use up the link. Retry-After never points past the link's expiry.
+    """
+    now = deps.clock()
     window = int(deps.policy.verify_window.total_seconds())
-    key = f"verify#{provider.compact}#{provider.provider_id}#{pending.token_id}"
-    if deps.attempts.record_and_count(key, deps.clock(), window) > deps.policy.verify_limit:
+    failures = deps.attempts.count(_link_failures_key(provider, pending), now, window)
+    if failures >= deps.policy.verify_limit:
         record_outcome(VERIFY, "rate_limited", provider.compact, provider.provider_id)
-        raise RateLimited(retry_after=window)
+        left = int((pending.expires_at - now).total_seconds())
+        raise RateLimited(retry_after=max(1, min(window, left)))
+
+
+def _count_link_failure(provider: Provider, pending: PendingRecovery, deps: RecoveryDeps) -> None:
+    """Count a wrong secret presented with this link's id."""
+    window = int(deps.policy.verify_window.total_seconds())
+    deps.attempts.record(_link_failures_key(provider, pending), deps.clock(), window)
 
 
 def _check_secret(

@@ -218,8 +218,12 @@ def test_a_third_try_with_the_link_id_within_15_minutes_is_rate_limited(
     clock.advance(minutes=10)
     with pytest.raises(RateLimited) as raised:
         verify_recovery(request(token), recovery_deps)
-    # Then it is refused with a Retry-After of the window, and nothing changes
-    assert raised.value.retry_after == 900
+    # Then it is refused with a Retry-After that never points past the link's expiry
+    pending = before.pending_recovery
+    assert pending is not None
+    assert raised.value.retry_after == int((pending.expires_at - clock()).total_seconds())
+    assert 0 < raised.value.retry_after < 900
+    # And nothing changes
     assert (identity.calls, mailer.sent) == ([], [])
     assert record(providers) == before
     # And another provider's links are counted apart
@@ -417,6 +421,30 @@ def test_a_failure_after_the_claim_releases_it_and_the_link_works_on_retry(
     for earlier in sent_before_retry:
         assert temporary_password_in(earlier) != identity.users[ALICE_EMAIL].password
     assert outcomes() == [("verify_recovery", "upstream_error"), ("verify_recovery", "completed")]
+
+
+def test_faults_on_the_holders_own_tries_never_use_up_the_link(
+    recovery_deps: RecoveryDeps,
+    token: str,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given Cognito fails Alice's first three tries with her genuine link
+    for _ in range(3):
+        identity.fail_next("create_user", UpstreamUnavailable())
+        with pytest.raises(UpstreamUnavailable):
+            verify_recovery(request(token), recovery_deps)
+        clock.advance(seconds=5)
+    # When she tries a fourth time within the same window, the recovery completes
+    verify_recovery(request(token), recovery_deps)
+    # Then only wrong secrets count against a link, not her own tries
+    assert_recovered(providers, identity, mailer, clock)
+    assert outcomes() == [("verify_recovery", "upstream_error")] * 3 + [
+        ("verify_recovery", "completed")
+    ]
 
 
 def test_an_unreleasable_claim_lapses_and_the_link_works_after_the_lease(
