@@ -44,7 +44,9 @@ RUNTIME_PERMISSIONS: tuple[Permission, ...] = (
     ),
     Permission("dynamodb:UpdateItem", ("provider_table",), "claims, tokens, registrations"),
     Permission(
-        "dynamodb:DeleteItem", ("provider_table",), 'spending a "Not me" link (in transactions)'
+        "dynamodb:DeleteItem",
+        ("provider_table",),
+        'spending a "Not me" link, freeing a changed email (in transactions)',
     ),
     Permission(
         "dynamodb:Query",
