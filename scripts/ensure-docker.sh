@@ -18,18 +18,8 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-install_packages() {
-    apt-get install -y -qq --no-install-recommends docker.io debootstrap >/dev/null 2>&1
-}
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
-    if ! install_packages; then
-        apt-get update -qq >/dev/null 2>&1
-        install_packages || {
-            echo "ensure-docker: could not install docker.io with apt-get" >&2
-            exit 1
-        }
-    fi
+    bash scripts/apt-install.sh ensure-docker docker.io debootstrap
 fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then
