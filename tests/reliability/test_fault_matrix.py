@@ -267,9 +267,9 @@ CELLS = [
         )
     ),
     *(
+        # (a genuine link writes no attempt: only wrong secrets are recorded)
         Cell(VERIFY, site)
         for site in (
-            ATTEMPT_PUT,
             ATTEMPT_QUERY,
             PROVIDER_GET,
             CLAIM,
