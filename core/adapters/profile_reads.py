@@ -8,7 +8,7 @@ from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call
 from core.adapters.dynamo_table import DynamoTable
 from core.adapters.licenses import to_license
-from core.adapters.providers import to_event, to_provider
+from core.adapters.provider_items import to_event, to_provider
 from core.models import AccountEvent, License, Profile
 
 # Sort keys order a partition HISTORY < LICENSE < PROVIDER, so a descending Query meets the

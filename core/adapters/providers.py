@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call, error_code
 from core.adapters.dynamo_table import DynamoTable
+from core.adapters.provider_items import provider_key, to_event, to_provider
 from core.errors import ConditionFailed
 from core.link_tokens import StoredLinkToken
 from core.models import AccountEvent, NotMeLink, PendingRecovery, Provider, RequestOrigin
@@ -32,7 +33,7 @@ class DynamoProviderStore:
     def get(self, compact: str, provider_id: str) -> Provider | None:
         """The provider record, strongly consistent, or None."""
         with aws_call("dynamodb", "GetItem"):
-            item = self._table.get_item(_provider_key(compact, provider_id))
+            item = self._table.get_item(provider_key(compact, provider_id))
         return to_provider(item) if item else None
 
     def email_owner(self, email: str) -> tuple[str, str] | None:
@@ -45,7 +46,7 @@ class DynamoProviderStore:
         """Create the provider record if missing and set its names (used by seeding)."""
         with aws_call("dynamodb", "UpdateItem"):
             self._table.update_item(
-                _provider_key(compact, provider_id),
+                provider_key(compact, provider_id),
                 UpdateExpression="SET #type = :t, providerId = :p, #compact = :c, "
                 "givenName = :g, familyName = :f",
                 # "type" and "compact" are DynamoDB reserved words.
@@ -330,7 +331,7 @@ class DynamoProviderStore:
         with aws_call("dynamodb", "UpdateItem"):
             try:
                 self._table.update_item(
-                    _provider_key(provider.compact, provider.provider_id),
+                    provider_key(provider.compact, provider.provider_id),
                     UpdateExpression=update,
                     ConditionExpression=condition,
                     ExpressionAttributeValues=values,
@@ -357,7 +358,7 @@ class DynamoProviderStore:
     ) -> dict[str, Any]:
         item = {
             "TableName": self._name,
-            "Key": _provider_key(provider.compact, provider.provider_id),
+            "Key": provider_key(provider.compact, provider.provider_id),
             "UpdateExpression": update,
             "ConditionExpression": condition,
         }
@@ -414,15 +415,6 @@ class DynamoProviderStore:
         }
 
 
-def to_event(item: dict[str, Any]) -> AccountEvent:
-    """An account event from its stored item."""
-    return AccountEvent(
-        event_type=item["eventType"],
-        occurred_at=key_layout.from_stored(item["occurredAt"]),
-        origin=RequestOrigin(ip=item.get("ip"), browser=item.get("browser")),
-    )
-
-
 def _owned_by(provider: Provider) -> dict[str, Any]:
     """Condition: the email reservation is free, or already belongs to this provider."""
     return {
@@ -430,40 +422,3 @@ def _owned_by(provider: Provider) -> dict[str, Any]:
         "ExpressionAttributeNames": {"#c": "compact"},  # a reserved word
         "ExpressionAttributeValues": {":pid": provider.provider_id, ":c": provider.compact},
     }
-
-
-def _provider_key(compact: str, provider_id: str) -> dict[str, str]:
-    return {
-        "pk": key_layout.provider_pk(compact, provider_id),
-        "sk": key_layout.provider_sk(compact),
-    }
-
-
-def to_provider(item: dict[str, Any]) -> Provider:
-    def moment(name: str) -> datetime | None:
-        return key_layout.from_stored(item[name]) if name in item else None
-
-    pending = None
-    if "recoveryTokenHash" in item:
-        pending = PendingRecovery(
-            token_hash=item["recoveryTokenHash"],
-            expires_at=key_layout.from_stored(item["recoveryExpiresAt"]),
-            token_id=item.get("recoveryTokenId", ""),
-            requested_at=moment("recoveryRequestedAt"),
-            usable_from=moment("recoveryUsableFrom"),
-        )
-    return Provider(
-        provider_id=item["providerId"],
-        compact=item["compact"],
-        given_name=item["givenName"],
-        family_name=item["familyName"],
-        registered_email=item.get("registeredEmail"),
-        home_jurisdiction=item.get("homeJurisdiction"),
-        registered_at=moment("registeredAt"),
-        recovered_at=moment("recoveredAt"),
-        sessions_not_before=moment("sessionsNotBefore"),
-        pending_recovery=pending,
-        claim_id=item.get("claimId"),
-        claimed_until=moment("claimedUntil"),
-        locked_at=moment("lockedAt"),
-    )
