@@ -48,7 +48,8 @@ class GoogleRecaptcha:
         if score is None:
             return True
         # A score that is not a number fails closed, like every other malformed answer.
-        return isinstance(score, int | float) and float(score) >= self._min_score
+        numeric = isinstance(score, int | float) and not isinstance(score, bool)
+        return numeric and float(score) >= self._min_score
 
     def _http(self) -> Any:
         """The injected session, or one per thread (requests sessions are not shared)."""
