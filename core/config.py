@@ -84,7 +84,9 @@ class Settings(BaseSettings):
     mail_invitation_cap: int = Field(1, ge=1)
 
     background_workers: int = Field(4, ge=1, le=64)
-    background_queue_size: int = Field(256, ge=1)
+    # As many as the server admits at once (MAX_CONCURRENCY): a burst it lets in is queued,
+    # not refused; the work behind one entry is a few AWS calls, so the queue drains in seconds.
+    background_queue_size: int = Field(1000, ge=1)
     background_shutdown_seconds: float = Field(30.0, ge=0)
 
     argon2_time_cost: int = Field(3, ge=1)

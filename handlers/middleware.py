@@ -13,6 +13,9 @@ from handlers.errors import BodyTooLarge, UnsupportedMediaType, send_problem
 ROUTING = "connexion_routing"
 # Where the floor layer leaves, in scope["extensions"], the seconds spent before the floor.
 WORK_SECONDS = "provider_accounts.work_seconds"
+# Where our server protocol leaves, in scope["extensions"], the event-loop time at which it
+# handed the request to the application (handlers/server.py).
+ARRIVED_AT = "provider_accounts.arrived_at"
 
 
 class HttpMiddleware:
@@ -30,6 +33,16 @@ class HttpMiddleware:
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """One HTTP request."""
         raise NotImplementedError
+
+
+def arrived_at(scope: Scope) -> float:
+    """When the server took the request in (event-loop time), or now if it did not say.
+
+    Under a burst the event loop reaches a request's first step only after the steps of the
+    requests before it; timing from that step would hide the wait, and a floor would add it.
+    """
+    stamp = scope.get("extensions", {}).get(ARRIVED_AT)
+    return stamp if isinstance(stamp, float) else asyncio.get_running_loop().time()
 
 
 def operation_id(scope: Scope) -> str | None:
@@ -54,11 +67,11 @@ class ResponseFloorMiddleware(HttpMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """One HTTP request."""
         loop = asyncio.get_running_loop()
-        arrived = loop.time()
         # Connexion's routing writes the operation into scope["extensions"] of a shallow copy of
         # the scope: only if that dict already exists here do we see it. uvicorn's HTTP/1.1
         # scope has none, and without this line no floor was ever applied in a real server.
         scope.setdefault("extensions", {})
+        arrived = arrived_at(scope)
 
         async def send_after_floor(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -4,7 +4,8 @@ uvicorn never times out a request that is still arriving: a client sending one b
 headers (or body) every few seconds, or a connection that never sends anything, is held
 forever. Our protocol gives each request a deadline from its first byte (or from the
 connection's opening) until its body is complete, then closes the connection. Between
-requests, uvicorn's keep-alive timeout closes idle connections.
+requests, uvicorn's keep-alive timeout closes idle connections. It also stamps the moment each
+request is handed to the application, which is where its response floor starts.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import asyncio
 from typing import Any
 
 import uvicorn_worker
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from core.config import Settings
+from handlers.middleware import ARRIVED_AT
 
 
 class ReadDeadlineProtocol(HttpToolsProtocol):
@@ -39,6 +41,11 @@ class ReadDeadlineProtocol(HttpToolsProtocol):
         """The whole request is in: what follows is the application's time, not the client's."""
         self._stop_deadline()
         super().on_message_complete()
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        """Stamp when the request went to the application: its response floor counts from here."""
+        cycle.scope.setdefault("extensions", {})[ARRIVED_AT] = self.loop.time()
+        super()._start_asgi_task(cycle, app)
 
     def connection_lost(self, exc: Exception | None) -> None:
         """No deadline outlives its connection."""
