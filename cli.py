@@ -65,7 +65,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from handlers.app import create_app
-    from handlers.server import uvicorn_options
+    from handlers.server import freeze_startup_objects, uvicorn_options
 
     stack = None
     host = "0.0.0.0"  # noqa: S104 - in AWS the container's port is what is published
@@ -85,9 +85,11 @@ def serve(settings: Settings) -> int:
     start_metrics_server(
         settings.metrics_port, settings.metrics_host, settings.prometheus_multiproc_dir
     )
+    app = create_app(settings)
+    freeze_startup_objects()
     try:
         uvicorn.run(
-            create_app(settings),
+            app,
             host=host,
             port=settings.port,
             proxy_headers=True,

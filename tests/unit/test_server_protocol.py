@@ -1,9 +1,11 @@
-"""The server protocol stamps when it hands each request to the application."""
+"""How the service is served: arrival stamps per request, a frozen startup heap."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 
@@ -12,7 +14,7 @@ import uvicorn
 
 from handlers.middleware import ARRIVED_AT
 from handlers.server import read_deadline_protocol
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, server_environment
 
 
 async def echo_arrival(scope, receive, send) -> None:  # noqa: ANN001
@@ -50,3 +52,19 @@ def test_each_request_carries_when_the_server_took_it_in() -> None:
     assert all(isinstance(a["arrived"], float) for a in answers)
     assert all(0 <= a["started"] - a["arrived"] < 1 for a in answers)
     assert answers[0]["arrived"] < answers[1]["arrived"]
+
+
+def test_the_served_app_leaves_its_startup_objects_out_of_garbage_collection() -> None:
+    # Given the module the container serves (`gunicorn ... wsgi:app`), imported afresh
+    script = "import gc, wsgi; print(gc.get_freeze_count())"
+    env = {**server_environment(free_port()), "WEB_PAGES": "off"}
+
+    # When it has built the app
+    done = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    # Then the app's long-lived objects (spec, validators, AWS models) are frozen: a full
+    # collection no longer walks them while requests wait on the event loop
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) > 50_000
