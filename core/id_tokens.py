@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -12,6 +16,12 @@ from jwt import PyJWK
 from core.errors import Unauthenticated
 
 ALGORITHMS = ["RS256"]
+# A frontend sends the same ID token with every call until it expires. Remembering tokens
+# already verified spares each repeat an RSA verification and a thread hop. A remembered token
+# is trusted for at most this long, so a key withdrawn from the pool's JWKS stops working
+# within this time even for tokens it verified before, and never past the token's expiry.
+REMEMBER_SECONDS = 300
+REMEMBERED_TOKENS = 1024
 
 
 class KeySource(Protocol):
@@ -32,14 +42,52 @@ class IdentityClaims:
 class IdTokenVerifier:
     """Accepts only RS256 ID tokens of one pool and app client."""
 
-    def __init__(self, keys: KeySource, issuer: str, audience: str, leeway_seconds: int = 30):
+    def __init__(
+        self,
+        keys: KeySource,
+        issuer: str,
+        audience: str,
+        leeway_seconds: int = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
+        self._clock = clock
+        self._remembered: OrderedDict[str, tuple[IdentityClaims, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remembered(self, token: str) -> IdentityClaims | None:
+        """The claims of this very token if it verified lately and is still valid, else None."""
+        with self._lock:
+            entry = self._remembered.get(token)
+            if entry is None:
+                return None
+            identity, until = entry
+            if self._clock() >= until:
+                del self._remembered[token]
+                return None
+            self._remembered.move_to_end(token)
+            return identity
 
     def verify(self, token: str) -> IdentityClaims:
         """The token's claims; Unauthenticated for any defect, with one message for all."""
+        identity = self.remembered(token)
+        if identity is None:
+            identity, expires = self._verify(token)
+            self._remember(token, identity, expires)
+        return identity
+
+    def _remember(self, token: str, identity: IdentityClaims, expires: float) -> None:
+        until = min(expires + self._leeway, self._clock() + REMEMBER_SECONDS)
+        with self._lock:
+            self._remembered[token] = (identity, until)
+            self._remembered.move_to_end(token)
+            while len(self._remembered) > REMEMBERED_TOKENS:
+                self._remembered.popitem(last=False)
+
+    def _verify(self, token: str) -> tuple[IdentityClaims, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -62,7 +110,7 @@ class IdTokenVerifier:
             )
         except jwt.PyJWTError:
             raise Unauthenticated("The token is not valid") from None
-        return _identity(claims)
+        return _identity(claims), float(claims["exp"])
 
 
 def _identity(claims: dict[str, Any]) -> IdentityClaims:

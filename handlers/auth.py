@@ -15,9 +15,10 @@ def security_map(verifier: IdTokenVerifier) -> dict[str, Any]:
     """Connexion's security handlers, with `bearer` bound to our ID-token verifier."""
 
     async def token_info(token: str) -> dict[str, Any] | None:
-        # Verification may fetch the JWKS: run it off the event loop.
+        # A token seen lately is answered on the event loop; a new one may need the JWKS
+        # fetched, so its verification runs off the loop.
         try:
-            identity = await asyncio.to_thread(verifier.verify, token)
+            identity = verifier.remembered(token) or await asyncio.to_thread(verifier.verify, token)
         except Unauthenticated:
             return None  # Connexion answers 401
         return {"sub": identity.username, "identity": identity}

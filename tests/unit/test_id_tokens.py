@@ -12,7 +12,7 @@ import pytest
 from jwt import PyJWK
 
 from core.errors import Unauthenticated
-from core.id_tokens import IdentityClaims, IdTokenVerifier
+from core.id_tokens import REMEMBER_SECONDS, IdentityClaims, IdTokenVerifier
 from tests.support.data import ALICE
 from tests.support.tokens import CLIENT_ID, OMIT, POOL_ISSUER, SigningKey, TokenMinter
 
@@ -206,3 +206,74 @@ def test_a_token_with_an_empty_identity_claim_is_refused(verifier, minter, claim
 @pytest.mark.parametrize("auth_time", ["yesterday", 1e20, None], ids=["text", "huge", "null"])
 def test_a_token_with_an_unreadable_auth_time_is_refused(verifier, minter, auth_time):
     assert_refused(verifier, alice_token(minter, overrides={"auth_time": auth_time}))
+
+
+class SteppedClock:
+    """Wall-clock seconds that only move when a test moves them."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_token_verified_lately_is_taken_without_verifying_it_again(keys, minter):
+    # Given a verifier that has verified Alice's token once
+    verifier = IdTokenVerifier(keys, POOL_ISSUER, CLIENT_ID, LEEWAY, clock=SteppedClock())
+    token = alice_token(minter, auth_time=int(time.time()) - 60)
+    first = verifier.verify(token)
+
+    # When the same token comes again, and a different token of hers after it
+    again, remembered = verifier.verify(token), verifier.remembered(token)
+    verifier.verify(alice_token(minter, auth_time=int(time.time()) - 30))
+
+    # Then the repeat gets the same claims with no key lookup; the new token is verified
+    assert again == first == remembered
+    assert keys.lookups == [keys_kid(keys)] * 2
+
+
+def test_a_remembered_token_is_trusted_no_longer_than_its_expiry(keys, minter):
+    # Given a token verified when 10 s were left of it (its expiry plus the leeway)
+    clock = SteppedClock()
+    verifier = IdTokenVerifier(keys, POOL_ISSUER, CLIENT_ID, LEEWAY, clock=clock)
+    now = int(clock.now)
+    near_expiry = {"iat": now - 3600, "exp": now - LEEWAY + 10}
+    token = alice_token(minter, auth_time=now - 3600, overrides=near_expiry)
+    verifier.verify(token)
+
+    # When 11 s have passed
+    clock.now += 11
+
+    # Then it is no longer remembered
+    assert verifier.remembered(token) is None
+
+
+def test_a_withdrawn_key_stops_a_remembered_token_within_the_remember_time(keys, minter):
+    # Given a token verified with a key the pool has since withdrawn from its JWKS
+    clock = SteppedClock()
+    verifier = IdTokenVerifier(keys, POOL_ISSUER, CLIENT_ID, LEEWAY, clock=clock)
+    token = alice_token(minter, auth_time=int(clock.now) - 60)
+    verifier.verify(token)
+    keys.keys.clear()
+
+    # When the token comes again after the remember time
+    clock.now += REMEMBER_SECONDS
+
+    # Then it is verified afresh, and refused
+    assert_refused(verifier, token)
+
+
+def test_a_refused_token_is_not_remembered(verifier, minter):
+    # Given a token of another app client, refused once
+    token = alice_token(minter, overrides={"aud": "another-client"})
+    assert_refused(verifier, token)
+
+    # Then it is refused again, and never remembered
+    assert_refused(verifier, token)
+    assert verifier.remembered(token) is None
+
+
+def keys_kid(keys: FakeKeySource) -> str:
+    [kid] = keys.keys
+    return kid
