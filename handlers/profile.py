@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from core.adapters.key_layout import to_stored
 from core.models import AccountEvent, Profile
 from core.services.not_me import cancel_own_recovery
 from core.services.profile import get_profile
@@ -30,9 +30,9 @@ def _pending(profile: Profile) -> dict[str, Any]:
     requested = pending.requested_at or pending.expires_at
     return {
         "pendingRecovery": {
-            "requestedAt": to_stored(requested),
-            "usableFrom": to_stored(pending.usable_from or requested),
-            "expiresAt": to_stored(pending.expires_at),
+            "requestedAt": _api_time(requested),
+            "usableFrom": _api_time(pending.usable_from or requested),
+            "expiresAt": _api_time(pending.expires_at),
         }
     }
 
@@ -60,9 +60,14 @@ def _body(profile: Profile) -> dict[str, Any]:
 
 
 def _event(event: AccountEvent) -> dict[str, str]:
-    body = {"type": event.event_type, "occurredAt": to_stored(event.occurred_at)}
+    body = {"type": event.event_type, "occurredAt": _api_time(event.occurred_at)}
     if event.origin.ip:
         body["ipAddress"] = event.origin.ip
     if event.origin.browser:
         body["browser"] = event.origin.browser
     return body
+
+
+def _api_time(moment: datetime) -> str:
+    """The spec's date-time: UTC, microseconds, a Z."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
