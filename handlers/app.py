@@ -19,6 +19,7 @@ from core.wiring import Dependencies, build_services
 from handlers.auth import security_map
 from handlers.context import EXTENSION_KEY
 from handlers.errors import register_error_handlers
+from handlers.intake import IntakePacingMiddleware
 from handlers.limits import (
     attach_limiter,
     build_limiter,
@@ -93,7 +94,8 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
     Each is inserted just before Connexion's exception layer, so the first added wraps the
     rest: security headers, request ids and CORS reach every response; the reference pages
     (when on) are answered right after the request id, before anything of the API; liveness answers
-    before any request thread is involved; floors apply to error answers too; the size limit
+    before any request thread is involved, and before intake pacing makes a burst wait its
+    turn; floors apply to error answers too; the size limit
     runs before anything reads the body. The operation context sits after routing, the only
     place the operation is known.
     """
@@ -116,6 +118,7 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
         max_age=600,
     )
     app.add_middleware(LivenessMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(IntakePacingMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
         RequestGuardMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
