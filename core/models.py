@@ -173,6 +173,16 @@ _NOT_IN_ADDRESS = ' \t\r\n,;<>"\x00'
 
 
 @dataclass(frozen=True)
+class Reservation:
+    """One held slot of a capped key: `cap` slots per key, each held by one caller at a time."""
+
+    key: str
+    slot: int
+    holder: str
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
 class MailMessage:
     """An email with a plain-text and an HTML part, to exactly one address."""
 

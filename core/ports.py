@@ -16,6 +16,7 @@ from core.models import (
     Profile,
     Provider,
     RequestOrigin,
+    Reservation,
     RiskContext,
 )
 
@@ -82,6 +83,11 @@ class AttemptCounter(Protocol):
     def record(self, key: str, now: datetime, window_seconds: int) -> None: ...
     def count(self, key: str, now: datetime, window_seconds: int) -> int: ...
     def record_and_count(self, key: str, now: datetime, window_seconds: int) -> int: ...
+    def reserve(
+        self, key: str, now: datetime, cap: int, hold_until: datetime
+    ) -> Reservation | None: ...
+    def confirm(self, reservation: Reservation, hold_until: datetime) -> None: ...
+    def release(self, reservation: Reservation) -> None: ...
 
 
 class Executor(Protocol):

@@ -127,6 +127,7 @@ def build_services(  # noqa: PLR0913 - one override per dependency, by design
                 window=timedelta(seconds=settings.mail_cap_window_seconds),
                 notices_per_recipient=settings.mail_notice_cap,
                 invitations_per_license_and_address=settings.mail_invitation_cap,
+                lease=lease,
             ),
         ),
     )

@@ -1,17 +1,27 @@
-"""Sliding-window attempt counts in the rate-limit table, shared by every instance."""
+"""Attempt counts and capped reservations in the rate-limit table, shared by every instance."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from core.adapters import key_layout
-from core.adapters.aws_errors import aws_call
+from core.adapters.aws_errors import aws_call, error_code
 from core.adapters.dynamo_table import DynamoTable
+from core.errors import ConditionFailed
+from core.models import Reservation
+
+# A slot is free when it was never held, was released, or its hold has passed. DynamoDB
+# deletes expired items lazily (and moto never does): the condition reads heldUntil itself.
+_FREE = "attribute_not_exists(heldUntil) OR heldUntil <= :now"
+_STILL_MINE = "heldBy = :holder"
 
 
 class DynamoAttemptCounter:
-    """Records one item per attempt; items expire through the table's ttl attribute."""
+    """Records one item per attempt, and one item per reservation slot; all expire by ttl."""
 
     def __init__(self, table: DynamoTable) -> None:
         self._table = table
@@ -23,10 +33,13 @@ class DynamoAttemptCounter:
 
     def record(self, key: str, now: datetime, window_seconds: int) -> None:
         """Record one attempt under `key`, kept as long as the window needs it."""
-        expires = int((now + timedelta(seconds=window_seconds)).timestamp()) + 1
         with aws_call("dynamodb", "PutItem"):
             self._table.put_item(
-                {"pk": key, "sk": f"{key_layout.to_stored(now)}#{uuid.uuid4().hex}", "ttl": expires}
+                {
+                    "pk": key,
+                    "sk": f"{key_layout.to_stored(now)}#{uuid.uuid4().hex}",
+                    "ttl": _ttl(now + timedelta(seconds=window_seconds)),
+                }
             )
 
     def count(self, key: str, now: datetime, window_seconds: int) -> int:
@@ -45,3 +58,78 @@ class DynamoAttemptCounter:
                 },
                 ConsistentRead=True,
             )
+
+    def reserve(
+        self, key: str, now: datetime, cap: int, hold_until: datetime
+    ) -> Reservation | None:
+        """Hold a free one of `cap` slots under `key` until `hold_until`; None if all are held.
+
+        Each slot is taken by one conditional write, which DynamoDB applies atomically: however
+        many callers race, each slot has one winner, so at most `cap` hold at once.
+        """
+        holder = uuid.uuid4().hex
+        for slot in range(cap):
+            reservation = Reservation(key, slot, holder, now)
+            try:
+                self._write(
+                    reservation,
+                    "SET heldBy = :holder, heldUntil = :until, #ttl = :ttl",
+                    _FREE,
+                    {":until": key_layout.to_stored(hold_until), ":ttl": _ttl(hold_until)},
+                    now=now,
+                )
+            except ConditionFailed:
+                continue
+            return reservation
+        return None
+
+    def confirm(self, reservation: Reservation, hold_until: datetime) -> None:
+        """Hold a reservation until `hold_until` instead, if it is still this holder's."""
+        try:
+            self._write(
+                reservation,
+                "SET heldUntil = :until, #ttl = :ttl",
+                _STILL_MINE,
+                {":until": key_layout.to_stored(hold_until), ":ttl": _ttl(hold_until)},
+            )
+        except ConditionFailed:
+            return  # its hold lapsed and someone else holds the slot now: theirs stands
+
+    def release(self, reservation: Reservation) -> None:
+        """Free a reservation at once, if it is still this holder's."""
+        try:
+            # The same action as taking it (UpdateItem), so the IAM grant stays one action.
+            self._write(reservation, "REMOVE heldBy, heldUntil", _STILL_MINE, {})
+        except ConditionFailed:
+            return  # it lapsed already, and may be someone else's now: nothing of ours to free
+
+    def _write(
+        self,
+        reservation: Reservation,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        now: datetime | None = None,
+    ) -> None:
+        values = {":holder": reservation.holder, **values}
+        if now is not None:
+            values[":now"] = key_layout.to_stored(now)
+        names = {"#ttl": "ttl"} if "#ttl" in update else {}
+        with aws_call("dynamodb", "UpdateItem"):
+            try:
+                self._table.update_item(
+                    {"pk": reservation.key, "sk": f"slot#{reservation.slot}"},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                    **({"ExpressionAttributeNames": names} if names else {}),
+                )
+            except ClientError as error:
+                if error_code(error) == "ConditionalCheckFailedException":
+                    raise ConditionFailed() from error
+                raise
+
+
+def _ttl(expires: datetime) -> int:
+    # A second past the moment, so DynamoDB never deletes an item while it still counts.
+    return int(expires.timestamp()) + 1

@@ -126,8 +126,25 @@ def _register(
         return "already_registered"
     if email_taken:
         return "email_in_use"
-    if not deps.caps.invitation_allowed(provider, email):
+    reservation = deps.caps.reserve_invitation(provider, email)
+    if reservation is None:
         return "invitation_capped"
+    try:
+        outcome = _claim_and_create(provider, license_, email, deps)
+    except BaseException:
+        deps.caps.release(reservation)
+        raise
+    # Only a committed registration spends the invitation's slot: failed tries spend nothing.
+    if outcome == "registered":
+        deps.caps.confirm(reservation)
+    else:
+        deps.caps.release(reservation)
+    return outcome
+
+
+def _claim_and_create(
+    provider: Provider, license_: License, email: str, deps: RegistrationDeps
+) -> str:
     claim_id = uuid.uuid4().hex
     now = deps.clock()
     try:
@@ -186,16 +203,7 @@ def _create_account(
         _undo_user(deps.identity, email, created)
         raise
     _drop_replaced_user(provider, email, deps.identity)
-    _count_invitation(provider, email, deps)
     return "registered"
-
-
-def _count_invitation(provider: Provider, email: str, deps: RegistrationDeps) -> None:
-    """Spend the invitation's slot; the registration stands even if that write fails."""
-    try:
-        deps.caps.invitation_sent(provider, email)
-    except ServiceError:
-        log.error("could not count the invitation of a registration against its cap")
 
 
 def _put_user(

@@ -8,6 +8,7 @@ that method raise `error` before it changes anything, as a failed AWS call would
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +23,7 @@ from core.models import (
     Profile,
     Provider,
     RequestOrigin,
+    Reservation,
 )
 
 START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
@@ -298,11 +300,13 @@ class FakeProviderStore(FailsOnDemand):
 
 
 class FakeAttemptCounter(FailsOnDemand):
-    """Attempts per key; counts those strictly inside the window ending now, this one too."""
+    """Attempts per key, counted strictly inside the window ending now; reservation slots."""
 
     def __init__(self) -> None:
         super().__init__()
         self.attempts: dict[str, list[datetime]] = {}
+        # (key, slot) -> (holder, held until), as DynamoAttemptCounter's slot items hold them
+        self.holds: dict[tuple[str, int], tuple[str, datetime]] = {}
 
     def record_and_count(self, key: str, now: datetime, window_seconds: int) -> int:
         self._check("record_and_count")
@@ -317,6 +321,36 @@ class FakeAttemptCounter(FailsOnDemand):
         self._check("count")
         start = now - timedelta(seconds=window_seconds)
         return sum(1 for moment in self.attempts.get(key, []) if start < moment <= now)
+
+    def reserve(
+        self, key: str, now: datetime, cap: int, hold_until: datetime
+    ) -> Reservation | None:
+        self._check("reserve")
+        for slot in range(cap):
+            held = self.holds.get((key, slot))
+            if held is None or held[1] <= now:
+                reservation = Reservation(key, slot, uuid.uuid4().hex, now)
+                self.holds[(key, slot)] = (reservation.holder, hold_until)
+                return reservation
+        return None
+
+    def confirm(self, reservation: Reservation, hold_until: datetime) -> None:
+        self._check("confirm")
+        if self._still_held_by(reservation):
+            self.holds[(reservation.key, reservation.slot)] = (reservation.holder, hold_until)
+
+    def release(self, reservation: Reservation) -> None:
+        self._check("release")
+        if self._still_held_by(reservation):
+            del self.holds[(reservation.key, reservation.slot)]
+
+    def held_until(self, key: str) -> list[datetime]:
+        """Until when each held slot of `key` is held, released ones left out."""
+        return [until for (k, _), (_, until) in sorted(self.holds.items()) if k == key]
+
+    def _still_held_by(self, reservation: Reservation) -> bool:
+        held = self.holds.get((reservation.key, reservation.slot))
+        return held is not None and held[0] == reservation.holder
 
 
 class RecordingMailer(FailsOnDemand):
