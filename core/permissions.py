@@ -42,7 +42,11 @@ RUNTIME_PERMISSIONS: tuple[Permission, ...] = (
         ("provider_table", "rate_limit_table"),
         "account events (in transactions), attempt counts",
     ),
-    Permission("dynamodb:UpdateItem", ("provider_table",), "claims, tokens, registrations"),
+    Permission(
+        "dynamodb:UpdateItem",
+        ("provider_table", "rate_limit_table"),
+        "claims, tokens, registrations, mail caps (taking, keeping, freeing a slot)",
+    ),
     Permission(
         "dynamodb:DeleteItem",
         ("provider_table",),
