@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
+from boto3.dynamodb.conditions import Attr
 from connexion import FlaskApp
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
@@ -95,12 +96,24 @@ class State:
     users: dict[str, str]
     token_pending: bool
     claimed_until: datetime | None
+    # The latest hold of this provider's invitation slots in the mail caps, None if none held.
+    invitation_held_until: datetime | None = None
 
     def claim_held(self, now: datetime) -> bool:
         """Whether a claim is still in force at `now`."""
         return self.claimed_until is not None and self.claimed_until >= now
 
-    def describe(self, now: datetime) -> str:
+    def invitation_slot_left(self, now: datetime, lease: timedelta) -> bool:
+        """Whether an invitation slot is held at `now` by its lease (its mail never went out)."""
+        until = self.invitation_held_until
+        return until is not None and now < until <= now + lease
+
+    def invitation_slot_spent(self, now: datetime, lease: timedelta) -> bool:
+        """Whether an invitation slot is held for its window (its mail went out)."""
+        until = self.invitation_held_until
+        return until is not None and until > now + lease
+
+    def describe(self, now: datetime, lease: timedelta) -> str:
         """One line for the reliability matrix."""
         email = self.registered_email
         parts = [f"registered ({email})" if email else "unregistered"]
@@ -112,6 +125,8 @@ class State:
             parts.append("link pending")
         if self.claim_held(now):
             parts.append("claim left (lapses at the end of its lease)")
+        if self.invitation_slot_left(now, lease):
+            parts.append("invitation slot left (lapses at the end of its lease)")
         return "; ".join(parts)
 
 
@@ -125,6 +140,7 @@ class World:
         session.client("ses").verify_email_identity(EmailAddress=SENDER)
         self.idp = session.client("cognito-idp")
         self.table = session.resource("dynamodb").Table(settings.provider_table)
+        self.rate_limits = session.resource("dynamodb").Table(settings.rate_limit_table)
         self.clock = MovableClock()
         # After the test's own clients, before any of the app's: only the app's can fail.
         self.faults = FaultInjector()
@@ -202,8 +218,15 @@ class World:
             registered_email=item.get("registeredEmail"),
             users=dict(sorted(users.items())),
             token_pending="recoveryTokenHash" in item,
-            claimed_until=datetime.fromisoformat(until.replace("Z", "+00:00")) if until else None,
+            claimed_until=_parse(until) if until else None,
+            invitation_held_until=self._invitation_held_until(compact, provider_id),
         )
+
+    def _invitation_held_until(self, compact: str, provider_id: str) -> datetime | None:
+        prefix = f"mail#invitation#{compact}#{provider_id}#"
+        items = self.rate_limits.scan(FilterExpression=Attr("pk").begins_with(prefix))["Items"]
+        holds = [_parse(str(item["heldUntil"])) for item in items if "heldBy" in item]
+        return max(holds, default=None)
 
     def password_works(self, username: str, password: str) -> str | None:
         """The first leg of sign-in: the challenge name (or 'tokens'), None if refused."""
@@ -226,6 +249,10 @@ class World:
             Password=remember(password),
             Permanent=True,
         )
+
+
+def _parse(stored: str) -> datetime:
+    return datetime.fromisoformat(stored.replace("Z", "+00:00"))
 
 
 def describe_answer(answer: Any) -> str:

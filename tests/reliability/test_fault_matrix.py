@@ -44,8 +44,13 @@ RELEASE = CallSite("DynamoDB UpdateItem (release claim)", "UpdateItem", 'claimed
 RECORD = CallSite(
     "DynamoDB TransactWriteItems (record_registration)", "TransactWriteItems", "homeJurisdiction"
 )
-ATTEMPT_PUT = CallSite("DynamoDB PutItem (attempt or mail counter)", "PutItem", RATE_LIMIT_TABLE)
-ATTEMPT_QUERY = CallSite("DynamoDB Query (attempt or mail counter)", "Query", RATE_LIMIT_TABLE)
+ATTEMPT_PUT = CallSite("DynamoDB PutItem (attempt counter)", "PutItem", RATE_LIMIT_TABLE)
+ATTEMPT_QUERY = CallSite("DynamoDB Query (attempt counter)", "Query", RATE_LIMIT_TABLE)
+MAIL_RESERVE = CallSite("DynamoDB UpdateItem (take a mail cap slot)", "UpdateItem", "SET heldBy")
+MAIL_CONFIRM = CallSite(
+    "DynamoDB UpdateItem (keep a sent mail's slot)", "UpdateItem", "SET heldUntil"
+)
+MAIL_RELEASE = CallSite("DynamoDB UpdateItem (free a mail cap slot)", "UpdateItem", "REMOVE heldBy")
 STORE_TOKEN = CallSite(
     "DynamoDB TransactWriteItems (store_recovery_token)", "TransactWriteItems", "recoveryTokenHash"
 )
@@ -119,9 +124,15 @@ def link_expired(world: World) -> dict[str, str]:
 
 
 def past_any_claim(world: World) -> None:
-    """Wait out a claim a failed attempt could not release (it lapses by design)."""
-    if world.state().claim_held(world.clock()):
+    """Wait out a claim or mail slot a failed attempt could not release (they lapse by design)."""
+    state, now, lease = world.state(), world.clock(), lease_of(world)
+    if state.claim_held(now) or state.invitation_slot_left(now, lease):
         world.clock.advance(seconds=world.settings.claim_lease_seconds + 1)
+
+
+def lease_of(world: World) -> timedelta:
+    """How long a claim, or a mail slot whose mail is on its way, holds if never released."""
+    return timedelta(seconds=world.settings.claim_lease_seconds)
 
 
 def invitation_works(world: World, email: str) -> None:
@@ -240,15 +251,16 @@ CELLS = [
             LICENSE_QUERY,
             PROVIDER_GET,
             EMAIL_OWNER_GET,
-            ATTEMPT_QUERY,
+            MAIL_RESERVE,
             CLAIM,
             CREATE_USER,
             SEND,
             RECORD,
-            ATTEMPT_PUT,
+            MAIL_CONFIRM,
         )
     ),
     Cell(REGISTRATION, RELEASE, after=SEND),
+    Cell(REGISTRATION, MAIL_RELEASE, after=SEND),
     Cell(REGISTRATION, DELETE_USER, after=RECORD),
     Cell(REREGISTRATION, GET_USER),
     Cell(REREGISTRATION, SET_PASSWORD),
@@ -293,9 +305,12 @@ RESULTS: dict[tuple[str, str], tuple[str, str, str]] = {}
 
 def assert_not_blocking(state: State, world: World, flow: Flow) -> None:
     """What a failure left behind lets the provider finish by retrying."""
-    lease = timedelta(seconds=world.settings.claim_lease_seconds)
+    lease = lease_of(world)
     if state.claimed_until is not None:
         assert state.claimed_until <= world.clock() + lease, "a claim beyond its lease"
+    if state.invitation_slot_spent(world.clock(), lease):
+        # Failed tries spend nothing: only an invitation that went out holds a whole window.
+        assert state.registered_email is not None, f"a failed try spent an invitation: {state}"
     if state.registered_email is None:
         # A user left by an interrupted registration is this provider's: the retry reuses it.
         assert set(state.users) <= {flow.email}, state
@@ -362,7 +377,7 @@ def test_one_failure_leaves_nothing_that_blocks_the_provider(
         assert first == "200 generic"
     # And nothing left behind blocks the provider
     state = world.state()
-    left = state.describe(world.clock())
+    left = state.describe(world.clock(), lease_of(world))
     assert_not_blocking(state, world, cell.flow)
     # And the provider's retry succeeds
     retry = cell.flow.retry(world, ctx)
