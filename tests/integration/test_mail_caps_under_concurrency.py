@@ -13,10 +13,10 @@ from prometheus_client import REGISTRY
 
 from core import emails
 from core.config import Settings
+from core.local.atomic_writes import make_dynamodb_writes_atomic
 from core.models import LicenseFacts
 from core.services.registration import RegistrationRequest, register_provider
 from core.wiring import Dependencies, build_services
-from tests.support.atomic_moto import make_moto_writes_atomic
 from tests.support.data import ALICE
 from tests.support.mail import read_outbox
 
@@ -29,7 +29,7 @@ INVITATION_SUBJECT = "Your provider account"
 @pytest.fixture
 def deps(aws: Settings, monkeypatch: pytest.MonkeyPatch) -> Dependencies:
     """The real services on moto, whose DynamoDB writes are atomic as DynamoDB's are."""
-    make_moto_writes_atomic(monkeypatch)
+    make_dynamodb_writes_atomic(monkeypatch.setattr)
     return build_services(aws)
 
 
