@@ -46,6 +46,7 @@ class ProviderStore(Protocol):
         home_jurisdiction: str,
         claim_id: str,
         now: datetime,
+        origin: RequestOrigin = ...,
     ) -> None: ...
     def store_recovery_token(
         self,

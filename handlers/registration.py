@@ -6,7 +6,7 @@ from typing import Any
 
 from core.services.registration import RegistrationRequest, accept_registration
 from handlers.bodies import license_facts
-from handlers.context import PROCESSED, client_ip, dependencies
+from handlers.context import PROCESSED, dependencies, origin
 
 
 def register_provider(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str, str]]:
@@ -15,7 +15,7 @@ def register_provider(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[s
         facts=license_facts(body),
         email=body["email"],
         recaptcha_token=body["token"],
-        remote_ip=client_ip(),
+        origin=origin(),
     )
     accept_registration(request, dependencies().registration, dependencies().background)
     return PROCESSED

@@ -115,6 +115,7 @@ class DynamoProviderStore:
         home_jurisdiction: str,
         claim_id: str,
         now: datetime,
+        origin: RequestOrigin = _NO_ORIGIN,
     ) -> None:
         """Record the account, reserve its email and log the event, all in one transaction."""
         email = email.lower()
@@ -146,7 +147,7 @@ class DynamoProviderStore:
                     **_owned_by(provider),
                 }
             },
-            self._event_put(provider, "registered", now),
+            self._event_put(provider, "registered", now, origin),
         ]
         old = provider.registered_email
         if old is not None and old.lower() != email:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from core import emails
 from core.errors import ConditionFailed, Overloaded, RecaptchaFailed, ServiceError
 from core.mail_caps import MailCaps
-from core.models import IdentityUser, License, LicenseFacts, Provider
+from core.models import IdentityUser, License, LicenseFacts, Provider, RequestOrigin
 from core.outcomes import record_outcome
 from core.passwords import generate_temporary_password
 from core.ports import Clock, Executor, Identity, LicenseStore, Mailer, ProviderStore, Recaptcha
@@ -33,7 +33,7 @@ class RegistrationRequest:
     facts: LicenseFacts
     email: str
     recaptcha_token: str
-    remote_ip: str | None = None
+    origin: RequestOrigin = RequestOrigin()
 
     def __repr__(self) -> str:  # personal data must never reach a log through a repr
         return f"RegistrationRequest(facts={self.facts!r})"
@@ -72,7 +72,7 @@ def accept_registration(
     for the work, so that its timing cannot tell either, even under load.
     Raises RecaptchaFailed, or Overloaded when the queue of work is full.
     """
-    if not deps.recaptcha.verify(request.recaptcha_token, request.remote_ip):
+    if not deps.recaptcha.verify(request.recaptcha_token, request.origin.ip):
         record_outcome(OPERATION, "recaptcha_failed")
         raise RecaptchaFailed()
     if not background.submit(OPERATION, lambda: _register_in_background(request, deps)):
@@ -111,12 +111,17 @@ def register_provider(request: RegistrationRequest, deps: RegistrationDeps) -> N
         record_outcome(OPERATION, "no_match", request.facts.compact)
         return
     license_, provider = found
-    outcome = _register(provider, license_, email, email_taken, deps)
+    outcome = _register(provider, license_, email, email_taken, request.origin, deps)
     record_outcome(OPERATION, outcome, provider.compact, provider.provider_id)
 
 
 def _register(
-    provider: Provider, license_: License, email: str, email_taken: bool, deps: RegistrationDeps
+    provider: Provider,
+    license_: License,
+    email: str,
+    email_taken: bool,
+    origin: RequestOrigin,
+    deps: RegistrationDeps,
 ) -> str:
     # The registered address hears of every attempt on its license, whichever email was
     # given, so its inbox cannot tell whether that email belongs to someone else.
@@ -130,7 +135,7 @@ def _register(
     if reservation is None:
         return "invitation_capped"
     try:
-        outcome = _claim_and_create(provider, license_, email, deps)
+        outcome = _claim_and_create(provider, license_, email, origin, deps)
     except BaseException:
         deps.caps.release(reservation)
         raise
@@ -143,7 +148,7 @@ def _register(
 
 
 def _claim_and_create(
-    provider: Provider, license_: License, email: str, deps: RegistrationDeps
+    provider: Provider, license_: License, email: str, origin: RequestOrigin, deps: RegistrationDeps
 ) -> str:
     claim_id = uuid.uuid4().hex
     now = deps.clock()
@@ -152,7 +157,7 @@ def _claim_and_create(
     except ConditionFailed:
         return "in_progress"
     try:
-        return _create_account(provider, license_, email, claim_id, deps)
+        return _create_account(provider, license_, email, claim_id, origin, deps)
     except BaseException:
         release_quietly(deps.providers, provider, claim_id)
         raise
@@ -177,7 +182,12 @@ def _may_register_again(provider: Provider, email: str, deps: RegistrationDeps) 
 
 
 def _create_account(
-    provider: Provider, license_: License, email: str, claim_id: str, deps: RegistrationDeps
+    provider: Provider,
+    license_: License,
+    email: str,
+    claim_id: str,
+    origin: RequestOrigin,
+    deps: RegistrationDeps,
 ) -> str:
     temporary_password = generate_temporary_password()
     created = _put_user(provider, email, temporary_password, deps)
@@ -190,7 +200,7 @@ def _create_account(
     try:
         send_invitation(deps.mailer, provider, email, temporary_password, deps.policy.links)
         deps.providers.record_registration(
-            provider, email, license_.jurisdiction, claim_id, deps.clock()
+            provider, email, license_.jurisdiction, claim_id, deps.clock(), origin
         )
     except ConditionFailed:
         # Lost a race: the claim lapsed and another attempt took over, or the email was

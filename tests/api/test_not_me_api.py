@@ -290,7 +290,7 @@ def test_events_in_me_carry_their_origin(api: Api) -> None:
     assert [(e["type"], e.get("ipAddress"), e.get("browser")) for e in events] == [
         ("recovery_cancelled", "testclient", "Firefox on Linux"),
         ("recovery_requested", "testclient", "Firefox on Linux"),
-        ("registered", None, None),
+        ("registered", "testclient", "Firefox on Linux"),
     ]
 
 

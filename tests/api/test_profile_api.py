@@ -259,7 +259,15 @@ def test_alice_sees_her_profile_licenses_and_registration(alice: Api) -> None:
         "email": ALICE_EMAIL,
         "homeJurisdiction": "oh",
         "licenses": ALICE_LICENSES,
-        "events": [{"type": "registered", "occurredAt": registered["occurredAt"]}],
+        # where her registration came from (the test client, which names no known browser)
+        "events": [
+            {
+                "type": "registered",
+                "occurredAt": registered["occurredAt"],
+                "ipAddress": "testclient",
+                "browser": "an unknown browser",
+            }
+        ],
     }
     assert abs(from_stored(registered["occurredAt"]).timestamp() - time.time()) < 60
     names = [name.lower() for name in field_names(answer.json())]

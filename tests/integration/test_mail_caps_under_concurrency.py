@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from core import emails
 from core.config import Settings
 from core.local.atomic_writes import make_dynamodb_writes_atomic
-from core.models import LicenseFacts
+from core.models import LicenseFacts, RequestOrigin
 from core.services.registration import RegistrationRequest, register_provider
 from core.wiring import Dependencies, build_services
 from tests.support.data import ALICE
@@ -91,7 +91,7 @@ def test_one_invitation_when_twenty_registrations_arrive_at_once(
         ssn_last_four=ALICE["partialSocial"],
         license_type=ALICE["licenseType"],
     )
-    request = RegistrationRequest(facts, ATTACKER, "ok", "198.51.100.7")
+    request = RegistrationRequest(facts, ATTACKER, "ok", RequestOrigin("198.51.100.7"))
 
     # When they all run at the same moment
     all_at_once(lambda: register_provider(request, deps.registration))

@@ -145,6 +145,7 @@ class FakeProviderStore(FailsOnDemand):
         home_jurisdiction: str,
         claim_id: str,
         now: datetime,
+        origin: RequestOrigin = NO_ORIGIN,
     ) -> None:
         self._check("record_registration")
         email = email.lower()
@@ -170,7 +171,7 @@ class FakeProviderStore(FailsOnDemand):
         self.emails[email] = key
         for address in dropped:
             del self.emails[address]
-        self._event(provider, "registered", now)
+        self._event(provider, "registered", now, origin)
 
     def store_recovery_token(
         self,

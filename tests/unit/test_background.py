@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 
 from core.background import BoundedExecutor
 from core.errors import Overloaded, RecaptchaFailed, UpstreamUnavailable
-from core.models import Provider
+from core.models import Provider, RequestOrigin
 from core.services.recovery import InitiateRequest, RecoveryDeps, accept_initiate
 from core.services.registration import (
     RegistrationDeps,
@@ -26,7 +26,8 @@ WAIT = 5.0
 
 
 def registration(token: str = "ok", **changes: object) -> RegistrationRequest:
-    return RegistrationRequest(facts_of(ALICE, **changes), ALICE_EMAIL, token, "198.51.100.7")
+    origin = RequestOrigin("198.51.100.7")
+    return RegistrationRequest(facts_of(ALICE, **changes), ALICE_EMAIL, token, origin)
 
 
 def initiate(token: str = "ok") -> InitiateRequest:

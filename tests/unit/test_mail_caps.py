@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from core import emails
 from core.errors import UpstreamUnavailable
 from core.mail_caps import MailCapPolicy, MailCaps
-from core.models import Provider
+from core.models import Provider, RequestOrigin
 from core.services.registration import RegistrationDeps, RegistrationRequest, register_provider
 from tests.support.data import ALICE
 from tests.support.fake_identity import FakeIdentity
@@ -27,7 +27,9 @@ ATTACKER = "inbox-of-the-attacker@example.test"
 
 
 def request(email: str, **changes: object) -> RegistrationRequest:
-    return RegistrationRequest(facts_of(ALICE, **changes), email, "ok", "198.51.100.7")
+    return RegistrationRequest(
+        facts_of(ALICE, **changes), email, "ok", RequestOrigin("198.51.100.7")
+    )
 
 
 def suppressed(kind: str) -> float:

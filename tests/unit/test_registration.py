@@ -9,7 +9,7 @@ import pytest
 
 from core import emails
 from core.errors import ConditionFailed, UpstreamFailed, UpstreamUnavailable
-from core.models import Provider
+from core.models import Provider, RequestOrigin
 from core.services.accounts import user_attributes
 from core.services.registration import RegistrationDeps, RegistrationRequest, register_provider
 from tests.support.data import ALICE, BOB
@@ -32,7 +32,9 @@ Outcomes = list[tuple[str, str]]
 
 
 def request(email: str = ALICE_EMAIL, token: str = "ok", **changes: object) -> RegistrationRequest:
-    return RegistrationRequest(facts_of(ALICE, **changes), email, token, "198.51.100.7")
+    return RegistrationRequest(
+        facts_of(ALICE, **changes), email, token, RequestOrigin("198.51.100.7")
+    )
 
 
 def invitation(email: str, password: str, links: emails.Links) -> object:
