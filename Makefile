@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 # jsii (the CDK's runtime) prints a screen-wide banner on Node 20; the CDK works on it here.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 
-.PHONY: run test suite lint typecheck unit contract e2e redis browser web-deps docker image infra bench fuzz clean
+.PHONY: run test suite lint typecheck unit contract e2e redis browser web-deps docker image infra bench fuzz screens clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ browser:
 
 ## The reference pages' npm packages, into web/node_modules (gitignored)
 web-deps: $(WEB_STAMP)
+
+## The README's screenshots, taken again into docs/screens/ by the browser journey
+screens: $(STAMP) $(WEB_STAMP) browser
+	SCREENS_DIR=$(CURDIR)/docs/screens $(BIN)/pytest -p no:xdist tests/e2e/test_browser_journey.py
 
 ## Floors under a 500-request burst, and /me throughput against /health (not part of test)
 bench: $(STAMP)
