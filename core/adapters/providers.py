@@ -11,10 +11,10 @@ from botocore.exceptions import ClientError
 from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call, error_code
 from core.adapters.dynamo_table import DynamoTable
-from core.adapters.provider_items import provider_key, to_event, to_provider
+from core.adapters.provider_items import provider_key, to_provider
 from core.errors import ConditionFailed
 from core.link_tokens import StoredLinkToken
-from core.models import AccountEvent, NotMeLink, PendingRecovery, Provider, RequestOrigin
+from core.models import NotMeLink, PendingRecovery, Provider, RequestOrigin
 
 EMAIL_SK = "EMAIL"
 _NO_ORIGIN = RequestOrigin()
@@ -311,20 +311,6 @@ class DynamoProviderStore:
                 ),
             ]
         )
-
-    def recent_events(self, compact: str, provider_id: str, limit: int) -> list[AccountEvent]:
-        """The provider's newest account events, newest first."""
-        with aws_call("dynamodb", "Query"):
-            items, _ = self._table.query_page(
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues={
-                    ":pk": key_layout.provider_pk(compact, provider_id),
-                    ":prefix": key_layout.history_prefix(compact),
-                },
-                ScanIndexForward=False,
-                Limit=limit,
-            )
-        return [to_event(i) for i in items]
 
     def _conditional_update(
         self, provider: Provider, update: str, condition: str, values: dict[str, Any]

@@ -19,6 +19,7 @@ from core.adapters.providers import DynamoProviderStore
 from core.clock import utc_now
 from core.models import RequestOrigin
 from tests.support.data import ALICE, LICENSES_CSV
+from tests.support.stored_events import stored_events
 
 REGION = "us-east-1"
 BOB_UNKNOWN = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
@@ -188,7 +189,8 @@ def test_unlock_reopens_a_locked_account_and_records_the_operator(
     cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=endpoint)
     pool = os.environ["USER_POOL_ID"]
     dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
-    store = DynamoProviderStore(DynamoTable(dynamodb, "provider-accounts-providers"))
+    providers = DynamoTable(dynamodb, "provider-accounts-providers")
+    store = DynamoProviderStore(providers)
     alice = store.get(ALICE["compact"], ALICE["providerId"])
     assert alice is not None
     email = "quillon@example.test"
@@ -216,7 +218,7 @@ def test_unlock_reopens_a_locked_account_and_records_the_operator(
     assert unlocked is not None
     assert unlocked.locked_at is None
     assert cognito.admin_get_user(UserPoolId=pool, Username=email)["Enabled"] is True
-    (latest, _) = store.recent_events("aslp", alice.provider_id, 2)
+    (latest, _) = stored_events(providers, "aslp", alice.provider_id, 2)
     assert (latest.event_type, latest.origin) == (
         "account_unlocked",
         RequestOrigin(browser="operator ops-jane"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,11 +15,21 @@ from core.errors import ConditionFailed, UpstreamFailed, UpstreamUnavailable
 from core.models import AccountEvent, PendingRecovery, Provider
 from tests.integration.conftest import Tables
 from tests.support.data import ALICE, BOB
+from tests.support.stored_events import stored_events
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
 ALICE_EMAIL = "quillon.vantreska@example.com"
 BOB_EMAIL = "zephrine.oduya-marsh@example.com"
+
+
+History = Callable[[str, str, int], list[AccountEvent]]
+
+
+@pytest.fixture
+def history(tables: Tables) -> History:
+    """The provider's stored events, newest first, as the service's profile read finds them."""
+    return functools.partial(stored_events, tables.dynamo_providers)
 
 
 @pytest.fixture
@@ -162,7 +174,7 @@ def test_release_frees_the_claim_only_for_its_holder(store: DynamoProviderStore)
 
 
 def test_record_registration_stores_the_account_reserves_the_email_and_logs_it(
-    store: DynamoProviderStore, tables: Tables
+    store: DynamoProviderStore, tables: Tables, history: History
 ) -> None:
     # Given Alice's claim / When her registration is recorded (email in mixed case)
     provider = alice(store)
@@ -181,12 +193,12 @@ def test_record_registration_stores_the_account_reserves_the_email_and_logs_it(
     )
     assert store.email_owner(ALICE_EMAIL) == ("aslp", ALICE["providerId"])
     assert store.email_owner("QUILLON.VANTRESKA@EXAMPLE.COM") == ("aslp", ALICE["providerId"])
-    assert store.recent_events("aslp", ALICE["providerId"], 10) == [AccountEvent("registered", NOW)]
+    assert history("aslp", ALICE["providerId"], 10) == [AccountEvent("registered", NOW)]
     assert "claimId" not in raw_item(tables, ALICE)
 
 
 def test_record_registration_without_the_claim_changes_nothing(
-    store: DynamoProviderStore,
+    store: DynamoProviderStore, history: History
 ) -> None:
     # Given someone else's claim replaced ours
     provider = alice(store)
@@ -197,10 +209,12 @@ def test_record_registration_without_the_claim_changes_nothing(
         store.record_registration(provider, ALICE_EMAIL, "oh", "ours", NOW)
     assert alice(store).registered_email is None
     assert store.email_owner(ALICE_EMAIL) is None
-    assert store.recent_events("aslp", ALICE["providerId"], 10) == []
+    assert history("aslp", ALICE["providerId"], 10) == []
 
 
-def test_an_email_is_reserved_for_one_provider_only(store: DynamoProviderStore) -> None:
+def test_an_email_is_reserved_for_one_provider_only(
+    store: DynamoProviderStore, history: History
+) -> None:
     # Given Alice registered her email
     register(store, alice(store), ALICE_EMAIL)
 
@@ -214,10 +228,12 @@ def test_an_email_is_reserved_for_one_provider_only(store: DynamoProviderStore) 
     after = bob(store)
     assert (after.registered_email, after.registered_at, after.claim_id) == (None, None, "bob")
     assert store.email_owner(ALICE_EMAIL) == ("aslp", ALICE["providerId"])
-    assert store.recent_events("octp", BOB["providerId"], 10) == []
+    assert history("octp", BOB["providerId"], 10) == []
 
 
-def test_a_new_email_replaces_the_old_reservation(store: DynamoProviderStore) -> None:
+def test_a_new_email_replaces_the_old_reservation(
+    store: DynamoProviderStore, history: History
+) -> None:
     # Given Alice registered one email
     first = register(store, alice(store), ALICE_EMAIL)
 
@@ -229,7 +245,7 @@ def test_a_new_email_replaces_the_old_reservation(store: DynamoProviderStore) ->
     assert (second.registered_email, second.registered_at) == ("q.vantreska@example.org", later)
     assert store.email_owner(ALICE_EMAIL) is None
     assert store.email_owner("q.vantreska@example.org") == ("aslp", ALICE["providerId"])
-    assert store.recent_events("aslp", ALICE["providerId"], 10) == [
+    assert history("aslp", ALICE["providerId"], 10) == [
         AccountEvent("registered", later),
         AccountEvent("registered", NOW),
     ]
@@ -250,7 +266,7 @@ def test_registering_again_with_the_same_email_keeps_the_reservation(
 
 
 def test_store_recovery_token_replaces_the_pending_one_and_logs_each_request(
-    store: DynamoProviderStore,
+    store: DynamoProviderStore, history: History
 ) -> None:
     registered = register(store, alice(store), ALICE_EMAIL)
     t1, t2 = NOW + timedelta(minutes=1), NOW + timedelta(minutes=2)
@@ -265,7 +281,7 @@ def test_store_recovery_token_replaces_the_pending_one_and_logs_each_request(
     assert alice(store).pending_recovery == PendingRecovery(
         "hash-2", t2 + timedelta(minutes=15), "id-hash-2", requested_at=t2, usable_from=t2
     )
-    assert store.recent_events("aslp", ALICE["providerId"], 10) == [
+    assert history("aslp", ALICE["providerId"], 10) == [
         AccountEvent("recovery_requested", t2),
         AccountEvent("recovery_requested", t1),
         AccountEvent("registered", NOW),
@@ -273,7 +289,7 @@ def test_store_recovery_token_replaces_the_pending_one_and_logs_each_request(
 
 
 def test_store_recovery_token_refuses_a_record_whose_email_changed(
-    store: DynamoProviderStore,
+    store: DynamoProviderStore, history: History
 ) -> None:
     # Given the caller read Alice before she registered a new email
     stale = register(store, alice(store), ALICE_EMAIL)
@@ -285,7 +301,7 @@ def test_store_recovery_token_refuses_a_record_whose_email_changed(
             stale, PendingRecovery("hash", NOW + timedelta(minutes=15), "id-hash"), NOW
         )
     assert alice(store).pending_recovery is None
-    assert [e.event_type for e in store.recent_events("aslp", ALICE["providerId"], 10)] == [
+    assert [e.event_type for e in history("aslp", ALICE["providerId"], 10)] == [
         "registered",
         "registered",
     ]
@@ -311,7 +327,7 @@ def test_clear_recovery_token_forgets_only_the_token_it_names(
 
 
 def test_complete_recovery_consumes_the_token_for_the_claim_holder_only(
-    store: DynamoProviderStore, tables: Tables
+    store: DynamoProviderStore, tables: Tables, history: History
 ) -> None:
     # Given Alice's pending token is claimed
     registered = register(store, alice(store), ALICE_EMAIL)
@@ -337,7 +353,7 @@ def test_complete_recovery_consumes_the_token_for_the_claim_holder_only(
         assert gone not in item
     assert item["recoveredAt"] == "2030-05-01T12:01:05.000000Z"
     assert alice(store).recovered_at == done
-    assert store.recent_events("aslp", ALICE["providerId"], 2) == [
+    assert history("aslp", ALICE["providerId"], 2) == [
         AccountEvent("recovery_completed", done),
         AccountEvent("recovery_requested", asked),
     ]
@@ -346,7 +362,9 @@ def test_complete_recovery_consumes_the_token_for_the_claim_holder_only(
         store.claim(alice(store), "again", done, done + LEASE, token_hash="hash")
 
 
-def test_recent_events_are_newest_first_and_limited(store: DynamoProviderStore) -> None:
+def test_events_written_out_of_order_are_read_newest_first_and_limited(
+    store: DynamoProviderStore, history: History
+) -> None:
     registered = register(store, alice(store), ALICE_EMAIL)
     moments = [NOW + timedelta(minutes=m) for m in (3, 1, 2)]  # written out of order
     for moment in moments:
@@ -354,12 +372,12 @@ def test_recent_events_are_newest_first_and_limited(store: DynamoProviderStore) 
             registered, PendingRecovery("h", moment + timedelta(minutes=15), "id-h"), moment
         )
 
-    events = store.recent_events("aslp", ALICE["providerId"], 3)
+    events = history("aslp", ALICE["providerId"], 3)
 
     assert events == [
         AccountEvent("recovery_requested", NOW + timedelta(minutes=m)) for m in (3, 2, 1)
     ]
-    assert store.recent_events("octp", BOB["providerId"], 3) == []
+    assert history("octp", BOB["providerId"], 3) == []
 
 
 # --- AWS failures ----------------------------------------------------------------------------
