@@ -1,8 +1,8 @@
 """What the benchmarks run against: a moto server, and uvicorn processes of the app on it.
 
-moto's ThreadedMotoServer runs in a child process of its own (`python -m bench.stack moto
-PORT`), so that its CPU time does not share the load generator's interpreter lock and skew
-the client-side timings. It is provisioned and seeded with the demo licensees exactly as
+moto runs in a child process of its own (`python -m bench.stack moto PORT`, on gunicorn with
+keep-alive), so that its CPU time does not share the load generator's interpreter lock and
+skew the client-side timings. It is provisioned and seeded with the demo licensees exactly as
 `provider-accounts serve` does (core.local.stack.provision and seed_file).
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -229,15 +230,30 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
 
 
 def _serve_moto(port: int) -> None:
-    from moto.server import ThreadedMotoServer
+    """moto's app on gunicorn's threaded worker: one process (moto keeps its state in memory).
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        server.stop()
+    Not ThreadedMotoServer: werkzeug's server closes every connection after one answer, so
+    each AWS call would pay a new TCP connection on both sides, which DynamoDB, keeping
+    connections alive, does not make the service pay.
+    """
+    from gunicorn.app.base import BaseApplication
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from core.local.atomic_writes import make_dynamodb_writes_atomic
+
+    make_dynamodb_writes_atomic()  # as in the embedded stack: moto's threads write one by one
+
+    class MotoOnGunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options = {"bind": f"127.0.0.1:{port}", "workers": 1, "worker_class": "gthread"}
+            options |= {"threads": 8, "keepalive": 60, "loglevel": "warning"}
+            for name, value in options.items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Any:
+            return DomainDispatcherApplication(create_backend_app)
+
+    MotoOnGunicorn().run()
 
 
 if __name__ == "__main__":
