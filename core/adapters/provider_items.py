@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from core.adapters import key_layout
-from core.models import AccountEvent, PendingRecovery, Provider, RequestOrigin
+from core.link_tokens import StoredLinkToken
+from core.models import AccountEvent, NotMeLink, PendingRecovery, Provider, RequestOrigin
 
 
 def to_event(item: dict[str, Any]) -> AccountEvent:
@@ -56,3 +57,48 @@ def to_provider(item: dict[str, Any]) -> Provider:
         claimed_until=moment("claimedUntil"),
         locked_at=moment("lockedAt"),
     )
+
+
+def not_me_key(compact: str, provider_id: str, token_id: str) -> dict[str, str]:
+    """The key of one of a provider's "Not me" links."""
+    return {
+        "pk": key_layout.provider_pk(compact, provider_id),
+        "sk": key_layout.not_me_sk(compact, token_id),
+    }
+
+
+def to_not_me_link(item: dict[str, Any], token_id: str) -> NotMeLink:
+    """A "Not me" link from its stored item."""
+    token = StoredLinkToken(
+        token_hash=item["tokenHash"],
+        expires_at=key_layout.from_stored(item["expiresAt"]),
+        token_id=token_id,
+    )
+    return NotMeLink(token=token, issued_at=key_layout.from_stored(item["issuedAt"]))
+
+
+def not_me_puts(table: str, provider: Provider, link: NotMeLink | None) -> list[dict[str, Any]]:
+    """The transaction items that store a "Not me" link: none without a link."""
+    if link is None:
+        return []
+    item = not_me_key(provider.compact, provider.provider_id, link.token.token_id) | {
+        "type": "not-me-link",
+        "tokenHash": link.token.token_hash,
+        "expiresAt": key_layout.to_stored(link.token.expires_at),
+        "issuedAt": key_layout.to_stored(link.issued_at),
+        # For a TTL on the table: DynamoDB can drop expired links by itself.
+        "ttl": int(link.token.expires_at.timestamp()),
+    }
+    return [{"Put": {"TableName": table, "Item": item}}]
+
+
+def not_me_delete(table: str, provider: Provider, link: NotMeLink) -> dict[str, Any]:
+    """The transaction item that spends a "Not me" link: only one request deletes it."""
+    return {
+        "Delete": {
+            "TableName": table,
+            "Key": not_me_key(provider.compact, provider.provider_id, link.token.token_id),
+            "ConditionExpression": "tokenHash = :hash",
+            "ExpressionAttributeValues": {":hash": link.token.token_hash},
+        }
+    }

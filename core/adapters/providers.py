@@ -11,9 +11,15 @@ from botocore.exceptions import ClientError
 from core.adapters import key_layout
 from core.adapters.aws_errors import aws_call, error_code
 from core.adapters.dynamo_table import DynamoTable
-from core.adapters.provider_items import provider_key, to_provider
+from core.adapters.provider_items import (
+    not_me_delete,
+    not_me_key,
+    not_me_puts,
+    provider_key,
+    to_not_me_link,
+    to_provider,
+)
 from core.errors import ConditionFailed
-from core.link_tokens import StoredLinkToken
 from core.models import NotMeLink, PendingRecovery, Provider, RequestOrigin
 
 EMAIL_SK = "EMAIL"
@@ -191,7 +197,7 @@ class DynamoProviderStore:
                     },
                 ),
                 self._event_put(provider, "recovery_requested", now, origin),
-                *self._not_me_puts(provider, not_me),
+                *not_me_puts(self._name, provider, not_me),
             ]
         )
 
@@ -228,27 +234,15 @@ class DynamoProviderStore:
                     {":now": key_layout.to_stored(now), ":claim": claim_id},
                 ),
                 self._event_put(provider, "recovery_completed", now, origin),
-                *self._not_me_puts(provider, not_me),
+                *not_me_puts(self._name, provider, not_me),
             ]
         )
 
     def not_me_link(self, compact: str, provider_id: str, token_id: str) -> NotMeLink | None:
         """The provider's "Not me" link with this id, or None."""
         with aws_call("dynamodb", "GetItem"):
-            item = self._table.get_item(
-                {
-                    "pk": key_layout.provider_pk(compact, provider_id),
-                    "sk": key_layout.not_me_sk(compact, token_id),
-                }
-            )
-        if item is None:
-            return None
-        token = StoredLinkToken(
-            token_hash=item["tokenHash"],
-            expires_at=key_layout.from_stored(item["expiresAt"]),
-            token_id=token_id,
-        )
-        return NotMeLink(token=token, issued_at=key_layout.from_stored(item["issuedAt"]))
+            item = self._table.get_item(not_me_key(compact, provider_id, token_id))
+        return None if item is None else to_not_me_link(item, token_id)
 
     def cancel_recovery(
         self, provider: Provider, link: NotMeLink | None, now: datetime, origin: RequestOrigin
@@ -267,7 +261,7 @@ class DynamoProviderStore:
         else:
             condition += " AND recoveredAt = :seen"
             values[":seen"] = key_layout.to_stored(provider.recovered_at)
-        spend = [self._not_me_delete(provider, link)] if link is not None else []
+        spend = [not_me_delete(self._name, provider, link)] if link is not None else []
         if link is None:  # the signed-in owner cancels: only while a recovery is pending
             condition += " AND attribute_exists(recoveryTokenHash)"
         self._transact(
@@ -299,7 +293,7 @@ class DynamoProviderStore:
 
     def use_not_me_link(self, provider: Provider, link: NotMeLink) -> None:
         """Delete a used link; ConditionFailed if another request used it first."""
-        self._transact([self._not_me_delete(provider, link)])
+        self._transact([not_me_delete(self._name, provider, link)])
 
     def unlock(self, provider: Provider, now: datetime, operator: str) -> None:
         """Allow recovery again and log who did it; ConditionFailed if the account is not locked."""
@@ -370,36 +364,6 @@ class DynamoProviderStore:
         # Where the causing request came from; an address and a fixed-vocabulary browser name.
         item |= {name: value for name, value in vars(origin).items() if value}
         return {"Put": {"TableName": self._name, "Item": item}}
-
-    def _not_me_puts(self, provider: Provider, link: NotMeLink | None) -> list[dict[str, Any]]:
-        if link is None:
-            return []
-        item = {
-            "pk": key_layout.provider_pk(provider.compact, provider.provider_id),
-            "sk": key_layout.not_me_sk(provider.compact, link.token.token_id),
-            "type": "not-me-link",
-            "tokenHash": link.token.token_hash,
-            "expiresAt": key_layout.to_stored(link.token.expires_at),
-            "issuedAt": key_layout.to_stored(link.issued_at),
-            # For a TTL on the table: DynamoDB can drop expired links by itself.
-            "ttl": int(link.token.expires_at.timestamp()),
-        }
-        return [{"Put": {"TableName": self._name, "Item": item}}]
-
-    def _not_me_delete(self, provider: Provider, link: NotMeLink) -> dict[str, Any]:
-        key = {
-            "pk": key_layout.provider_pk(provider.compact, provider.provider_id),
-            "sk": key_layout.not_me_sk(provider.compact, link.token.token_id),
-        }
-        # Single use under concurrency: only one request deletes the link.
-        return {
-            "Delete": {
-                "TableName": self._name,
-                "Key": key,
-                "ConditionExpression": "tokenHash = :hash",
-                "ExpressionAttributeValues": {":hash": link.token.token_hash},
-            }
-        }
 
 
 def _owned_by(provider: Provider) -> dict[str, Any]:
