@@ -35,6 +35,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    411: "Length Required",
     413: "Content Too Large",
     415: "Unsupported Media Type",
     429: "Too Many Requests",
@@ -45,6 +46,10 @@ TITLES = {
 
 class BodyTooLarge(Exception):
     """The request body went past the size limit while it was being read."""
+
+
+class LengthRequired(Exception):
+    """A body sent in chunks without a Content-Length, which Connexion would read as absent."""
 
 
 class UnsupportedMediaType(Exception):
@@ -87,6 +92,7 @@ ERRORS: dict[type[BaseException], Entry] = {
     OAuthProblem: Entry(401, headers=_bearer_challenge),  # Connexion's own missing-token 401
     errors.RecaptchaFailed: Entry(403),
     errors.NotFound: Entry(404),
+    LengthRequired: Entry(411, "Send the request body with a Content-Length header"),
     BodyTooLarge: Entry(413, "The request body is larger than the limit"),
     UnsupportedMediaType: Entry(415, "The request body must be sent as application/json"),
     errors.RateLimited: Entry(429, headers=_retry_after),

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.metrics import REQUEST_SECONDS
-from handlers.errors import BodyTooLarge, UnsupportedMediaType, send_problem
+from handlers.errors import BodyTooLarge, LengthRequired, UnsupportedMediaType, send_problem
 
 ROUTING = "connexion_routing"
 # Where the floor layer leaves, in scope["extensions"], the seconds spent before the floor.
@@ -175,7 +175,8 @@ class RequestGuardMiddleware(HttpMiddleware):
     `application/JSON` plus `+json` used to reach handlers unvalidated. So a request with a
     body (any request declaring one, and any to an operation that takes one; other methods
     still get their 405) must carry exactly one Content-Type,
-    application/json (utf-8 at most), which is then passed on in its canonical spelling.
+    application/json (utf-8 at most), which is then passed on in its canonical spelling, and
+    a Content-Length: Connexion takes a chunked body without one for no body at all.
     Paths holding `//` are refused: routing and Flask read them differently.
     """
 
@@ -196,6 +197,9 @@ class RequestGuardMiddleware(HttpMiddleware):
             if len(types) != 1 or not is_json_media_type(types[0]):
                 await send_problem(send, UnsupportedMediaType())
                 return
+            if _content_length(scope) is None and _has_header(scope, b"transfer-encoding"):
+                await send_problem(send, LengthRequired())
+                return
             headers = [(n, v) for n, v in scope["headers"] if n != b"content-type"]
             scope["headers"] = [*headers, (b"content-type", self.CANONICAL)]
         await self.app(scope, receive, send)
@@ -207,6 +211,10 @@ def _declares_body(scope: Scope) -> bool:
         if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
             return True
     return False
+
+
+def _has_header(scope: Scope, wanted: bytes) -> bool:
+    return any(name == wanted for name, _ in scope["headers"])
 
 
 def is_json_media_type(value: bytes) -> bool:

@@ -213,3 +213,49 @@ def test_an_undeclared_method_is_still_405_and_a_bodiless_post_to_a_body_operati
     assert undeclared.status_code == 405
     assert sorted(undeclared.headers["allow"].split(", ")) == ["GET", "HEAD"]
     assert (bodiless.status_code, bodiless.json()) == (415, UNSUPPORTED)
+
+
+LENGTH_REQUIRED = {
+    "type": "about:blank",
+    "title": "Length Required",
+    "status": 411,
+    "detail": "Send the request body with a Content-Length header",
+    "message": "Send the request body with a Content-Length header",
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/provider-users/registration",
+        "/v1/provider-users/initiateRecovery",
+        "/v1/provider-users/verifyRecovery",
+        "/v1/provider-users/cancelRecovery",
+    ],
+)
+def test_a_chunked_body_without_a_length_is_411_not_a_missing_body(client, path):
+    """Given a body sent in chunks, when posted, the answer says why (Connexion saw no body)."""
+    chunks = iter([b'{"compact": ', b'"aslp"}'])
+
+    answer = client.post(path, content=chunks, headers={"content-type": "application/json"})
+
+    assert answer.request.headers["transfer-encoding"] == "chunked"
+    assert (answer.status_code, answer.headers["content-type"]) == (411, PROBLEM)
+    assert answer.json() == LENGTH_REQUIRED
+
+
+def test_a_chunked_registration_changes_nothing_and_the_same_body_with_a_length_registers(
+    client, aws
+):
+    """Given a valid registration, chunked it is refused and mails nothing; with a length, not."""
+    body = json.dumps(registration_body(ALICE, "quillon@example.test")).encode()
+    json_type = {"content-type": "application/json"}
+
+    chunked = client.post(
+        "/v1/provider-users/registration", content=iter([body]), headers=json_type
+    )
+    assert (chunked.status_code, read_outbox(aws.outbox_dir)) == (411, [])
+
+    whole = client.post("/v1/provider-users/registration", content=body, headers=json_type)
+    assert whole.status_code == 200
+    assert [mail.to for mail in read_outbox(aws.outbox_dir)] == ["quillon@example.test"]
