@@ -14,10 +14,25 @@ The fixtures' contract (tests anywhere under tests/ may rely on it):
   no AWS_ENDPOINT_URL. Nothing of one test's AWS is visible to the next.
 - `app`: `create_app(aws)`, a new Connexion app per test (its limiter counts, caches and
   services start fresh). Build another with `create_app(aws.model_copy(update=...))`.
-- `client`: the Connexion app's test client (never the inner Flask app's).
+- `client`: the Connexion app's test client (never the inner Flask app's), new for each test.
+- A module whose tests leave AWS as they found it may say `pytestmark = pytest.mark.shared_aws`
+  (tests/support/shared_aws.py): its tests then share one moto, provisioned and seeded once,
+  and one app, built from the same settings; a test of it that writes to AWS is marked
+  `@pytest.mark.own_aws` and gets everything above of its own. Each shared test still sees what
+  a fresh one would: the outbox (one folder for the module: read `aws.outbox_dir`, not
+  `settings.outbox_dir`) is emptied, and the app's
+  per-IP counts, verified ID tokens, cached signing keys and readiness result are dropped before
+  it; its client is its own. After it, the app's background work is awaited and both tables and
+  the user pool must hold exactly what the seed left, or the test fails, naming what it wrote
+  and asking for `own_aws`. Settings that differ from those the module's AWS was provisioned
+  for (a conftest overriding `settings`) provision it again. moto runs for the module's
+  lifetime, is stopped before an `own_aws` test starts its own (moto's state is one per
+  process), and stops, with the environment restored, when the module ends.
 
 Speed, without changing what a test sees:
 
+- The `shared_aws` modules (above) provision moto and build their app once per module, not
+  once per test.
 - Every botocore session of the test process shares one data loader (`_one_botocore_loader`),
   so the JSON service models and endpoint rules are parsed once per process, not once per
   client of every app; the clients, sessions and their event hooks stay per app.

@@ -4,7 +4,10 @@ A module opts in with `pytestmark = pytest.mark.shared_aws`; a test of it that w
 opts out with `@pytest.mark.own_aws` and gets a moto of its own, as every other test does.
 tests/conftest.py's `aws` and `app` fixtures choose between the two; its docstring holds the
 contract. Before each test the shared app starts over (see `SharedAws.start_over`); after it,
-the guard fails the test if AWS is not exactly as the bootstrap and the seed left it.
+the guard fails the test if AWS is not exactly as the bootstrap and the seed left it: every
+item of both tables and every user of the pool (its status, enabled flag and attributes).
+Other moto state (the pool's own settings, tokens moto issued, mail sent through SES) is not
+compared: a test that signs in, reconfigures the pool or sends through SES is not a shared test.
 """
 
 from __future__ import annotations
