@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.mail import read_outbox
 
-# Bodies are refused before any AWS call; the one accepted registration has its own AWS.
+# Bodies are refused before any AWS call; the tests that register someone have their own AWS.
 pytestmark = pytest.mark.shared_aws
 
 PROBLEM = "application/problem+json"
@@ -248,6 +248,7 @@ def test_a_chunked_body_without_a_length_is_411_not_a_missing_body(client, path)
     assert answer.json() == LENGTH_REQUIRED
 
 
+@pytest.mark.own_aws  # registers Alice
 def test_a_chunked_registration_changes_nothing_and_the_same_body_with_a_length_registers(
     client, aws
 ):
