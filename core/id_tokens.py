@@ -27,6 +27,9 @@ REMEMBERED_TOKENS = 1024
 class KeySource(Protocol):
     def key(self, kid: str) -> PyJWK | None: ...
 
+    def forget(self) -> None:
+        """Drop whatever keys the source cached."""
+
 
 @dataclass(frozen=True)
 class IdentityClaims:
@@ -78,6 +81,12 @@ class IdTokenVerifier:
             identity, expires = self._verify(token)
             self._remember(token, identity, expires)
         return identity
+
+    def forget(self) -> None:
+        """Forget every remembered token and the key source's cached keys (an app starts over)."""
+        with self._lock:
+            self._remembered.clear()
+        self._keys.forget()
 
     def _remember(self, token: str, identity: IdentityClaims, expires: float) -> None:
         until = min(expires + self._leeway, self._clock() + REMEMBER_SECONDS)

@@ -14,10 +14,25 @@ The fixtures' contract (tests anywhere under tests/ may rely on it):
   no AWS_ENDPOINT_URL. Nothing of one test's AWS is visible to the next.
 - `app`: `create_app(aws)`, a new Connexion app per test (its limiter counts, caches and
   services start fresh). Build another with `create_app(aws.model_copy(update=...))`.
-- `client`: the Connexion app's test client (never the inner Flask app's).
+- `client`: the Connexion app's test client (never the inner Flask app's), new for each test.
+- A module whose tests leave AWS as they found it may say `pytestmark = pytest.mark.shared_aws`
+  (tests/support/shared_aws.py): its tests then share one moto, provisioned and seeded once,
+  and one app, built from the same settings; a test of it that writes to AWS is marked
+  `@pytest.mark.own_aws` and gets everything above of its own. Each shared test still sees what
+  a fresh one would: the outbox (one folder for the module: read `aws.outbox_dir`, not
+  `settings.outbox_dir`) is emptied, and the app's
+  per-IP counts, verified ID tokens, cached signing keys and readiness result are dropped before
+  it; its client is its own. After it, the app's background work is awaited and both tables and
+  the user pool must hold exactly what the seed left, or the test fails, naming what it wrote
+  and asking for `own_aws`. Settings that differ from those the module's AWS was provisioned
+  for (a conftest overriding `settings`) provision it again. moto runs for the module's
+  lifetime, is stopped before an `own_aws` test starts its own (moto's state is one per
+  process), and stops, with the environment restored, when the module ends.
 
 Speed, without changing what a test sees:
 
+- The `shared_aws` modules (above) provision moto and build their app once per module, not
+  once per test.
 - Every botocore session of the test process shares one data loader (`_one_botocore_loader`),
   so the JSON service models and endpoint rules are parsed once per process, not once per
   client of every app; the clients, sessions and their event hooks stay per app.
@@ -37,17 +52,20 @@ import functools
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import botocore.loaders
 import botocore.session
 import pytest
 from moto import mock_aws
 
 from core.config import Settings
-from core.local.bootstrap import bootstrap
-from core.local.stack import seed_file
 from tests.support.background import draining_client
-from tests.support.data import LICENSES_CSV
+from tests.support.shared_aws import (
+    SharedAws,
+    in_shared_module,
+    provision,
+    shares_aws,
+    use_fake_credentials,
+)
 
 # Captures every log line of the suite; tests/test_logs_hold_no_secrets.py checks them last.
 pytest_plugins = ["tests.support.log_capture"]
@@ -120,24 +138,37 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+@pytest.fixture(scope="module")
+def shared_aws_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedAws]:
+    """The AWS and app shared by the tests of a `shared_aws` module (opened on first use)."""
+    shared = SharedAws(tmp_path_factory.mktemp("shared-aws") / "outbox")
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def aws(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+def aws(
+    request: pytest.FixtureRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
     """moto in-process, provisioned and seeded; yields settings pointing at it."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", settings.aws_region)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    if in_shared_module(request.node):
+        shared: SharedAws = request.getfixturevalue("shared_aws_stack")
+        if shares_aws(request.node):
+            with shared.serving(settings, request.node.nodeid) as ready:
+                yield ready
+            return
+        # moto's state is one per process: the module's shared AWS ends before this test's own.
+        shared.close()
+    use_fake_credentials(monkeypatch, settings.aws_region)
     with mock_aws():
-        session = boto3.session.Session(region_name=settings.aws_region)
-        provisioned = bootstrap(settings, session.client("dynamodb"), session.client("cognito-idp"))
-        ready = settings.model_copy(update=provisioned.as_settings())
-        seed_file(ready, LICENSES_CSV)
-        yield ready
+        yield provision(settings)
 
 
 @pytest.fixture
-def app(aws: Settings):  # noqa: ANN201 - the Connexion app
-    """The Connexion app wired to moto."""
+def app(request: pytest.FixtureRequest, aws: Settings):  # noqa: ANN201 - the Connexion app
+    """The Connexion app wired to moto (the module's shared app in a `shared_aws` module)."""
+    if shares_aws(request.node):
+        return request.getfixturevalue("shared_aws_stack").app
     from handlers.app import create_app
 
     return create_app(aws)

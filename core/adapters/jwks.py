@@ -52,6 +52,11 @@ class JwksCache:
                 self._fetched_at = now
             return self._keys.get(kid)
 
+    def forget(self) -> None:
+        """Drop the cached keys: the next lookup fetches the set again."""
+        with self._lock:
+            self._keys, self._fetched_at = {}, None
+
     def _fetch(self) -> dict[str, PyJWK]:
         try:
             answer = self._session.get(self._url, timeout=5)

@@ -48,6 +48,11 @@ class Readiness:
                 self._lock.release()
         return list(self._failing)
 
+    def forget(self) -> None:
+        """Drop the cached result: the next call probes again."""
+        with self._lock:
+            self._checked_at, self._failing = None, []
+
 
 def _passes(probe: Probe) -> bool:
     try:

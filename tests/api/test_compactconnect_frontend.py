@@ -23,6 +23,10 @@ from tests.support.data import ALICE
 from tests.support.leaks import remember
 from tests.support.mail import read_outbox
 
+# Preflights and the live-jurisdictions list only read (each test builds its own app on the
+# module's moto); the registration and the MFA reset write, and get an AWS of their own.
+pytestmark = pytest.mark.shared_aws
+
 FRONTEND = "https://cc.example.test"
 EMAIL = "quillon.vantreska@example.com"
 PASSWORD = remember("Meadow-Lantern-5820!")
@@ -202,6 +206,7 @@ def test_a_preflight_from_another_origin_gets_no_grant(browser: Any) -> None:
     assert "access-control-allow-origin" not in answer.headers
 
 
+@pytest.mark.own_aws  # registers Alice
 def test_registration_as_the_frontend_sends_it(browser: Any, frontend_settings: Settings) -> None:
     # Given the preflight passed
     assert preflight(browser, "/v1/provider-users/registration").status_code == 200
@@ -226,6 +231,7 @@ def test_registration_as_the_frontend_sends_it(browser: Any, frontend_settings: 
     )
 
 
+@pytest.mark.own_aws  # registers and recovers Alice
 def test_mfa_reset_start_and_confirm_as_the_frontend_sends_them(
     browser: Any, frontend_settings: Settings
 ) -> None:

@@ -10,6 +10,9 @@ from handlers.context import EXTENSION_KEY
 from tests.support.data import ALICE, registration_body
 from tests.support.mail import read_outbox
 
+# Every request here is refused before any AWS write.
+pytestmark = pytest.mark.shared_aws
+
 URL = "/v1/provider-users/registration"
 
 

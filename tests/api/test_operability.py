@@ -14,9 +14,13 @@ from core.services.readiness import Readiness
 from tests.support.background import draining_client
 from tests.support.data import ALICE, registration_body
 
+# Only the request-id test registers someone (it has its own AWS); the rest reads.
+pytestmark = pytest.mark.shared_aws
+
 FRONTEND = "https://app.example.test"
 
 
+@pytest.mark.own_aws  # registers Alice
 def test_a_valid_request_id_is_returned_and_stamped_on_every_line_of_the_request(
     client, caplog: pytest.LogCaptureFixture
 ):

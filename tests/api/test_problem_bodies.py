@@ -9,6 +9,9 @@ import pytest
 
 from tests.support.data import ALICE, registration_body
 
+# Refused requests, and registrations that match no license: nothing is written to AWS.
+pytestmark = pytest.mark.shared_aws
+
 REGISTRATION = "/v1/provider-users/registration"
 NOBODY = {**ALICE, "partialSocial": "0000"}
 NOT_FOUND = (  # Flask's text for a path no route matches

@@ -11,6 +11,9 @@ from prometheus_client import REGISTRY
 from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.mail import read_outbox
 
+# Bodies are refused before any AWS call; the tests that register someone have their own AWS.
+pytestmark = pytest.mark.shared_aws
+
 PROBLEM = "application/problem+json"
 UNSUPPORTED = {
     "type": "about:blank",
@@ -198,6 +201,7 @@ def test_values_that_only_look_right_are_refused(client, aws, field, value, deta
     assert read_outbox(aws.outbox_dir) == []
 
 
+@pytest.mark.own_aws  # registers Alice
 def test_a_64_character_local_part_is_still_an_email(client, aws):
     body = registration_body(ALICE, "q" * 64 + "@example.test")
 
@@ -244,6 +248,7 @@ def test_a_chunked_body_without_a_length_is_411_not_a_missing_body(client, path)
     assert answer.json() == LENGTH_REQUIRED
 
 
+@pytest.mark.own_aws  # registers Alice
 def test_a_chunked_registration_changes_nothing_and_the_same_body_with_a_length_registers(
     client, aws
 ):

@@ -9,6 +9,9 @@ import pytest
 from core.config import Settings
 from handlers.web_pages import PAGES
 
+# Pages and assets are read from disk and settings: nothing here writes to AWS.
+pytestmark = pytest.mark.shared_aws
+
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self' https://cognito-idp.us-east-1.amazonaws.com; form-action 'self'; "

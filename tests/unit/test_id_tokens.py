@@ -27,10 +27,14 @@ class FakeKeySource:
     def __init__(self, *keys: SigningKey) -> None:
         self.keys = {key.kid: key.pyjwk for key in keys}
         self.lookups: list[str] = []
+        self.forgotten = 0
 
     def key(self, kid: str) -> PyJWK | None:
         self.lookups.append(kid)
         return self.keys.get(kid)
+
+    def forget(self) -> None:
+        self.forgotten += 1
 
 
 @pytest.fixture
@@ -262,6 +266,23 @@ def test_a_withdrawn_key_stops_a_remembered_token_within_the_remember_time(keys,
 
     # Then it is verified afresh, and refused
     assert_refused(verifier, token)
+
+
+def test_a_forgetful_verifier_verifies_a_remembered_token_again_with_fresh_keys(keys, minter):
+    # Given a verifier that remembers Alice's token
+    verifier = IdTokenVerifier(keys, POOL_ISSUER, CLIENT_ID, LEEWAY, clock=SteppedClock())
+    token = alice_token(minter, auth_time=int(time.time()) - 60)
+    first = verifier.verify(token)
+
+    # When it forgets what it remembered
+    verifier.forget()
+
+    # Then the token is no longer remembered, the key source was told to forget too, and the
+    # next use verifies the token again with a key lookup
+    assert verifier.remembered(token) is None
+    assert keys.forgotten == 1
+    assert verifier.verify(token) == first
+    assert keys.lookups == [keys_kid(keys)] * 2
 
 
 def test_a_refused_token_is_not_remembered(verifier, minter):

@@ -68,6 +68,20 @@ def test_the_set_is_refetched_once_the_ttl_has_passed(cache, session, clock, fir
     assert again.key_id == first.kid
 
 
+def test_a_forgotten_set_is_fetched_again_at_the_next_lookup(cache, session, first):
+    # Given the set was fetched and is fresh
+    cache.key(first.kid)
+
+    # When the cache forgets it and the kid is asked for again
+    cache.forget()
+    again = cache.key(first.kid)
+
+    # Then a second GET served it, well within the TTL and the refetch spacing
+    assert session.gets == [(URL, 5), (URL, 5)]
+    assert again is not None
+    assert again.key_id == first.kid
+
+
 def test_an_unknown_kid_refetches_and_finds_a_rotated_key(cache, session, clock, first, second):
     # Given the set held only the first key when it was fetched
     cache.key(first.kid)

@@ -54,6 +54,22 @@ def test_a_failing_probe_is_named_until_it_recovers() -> None:
     assert readiness.failing() == []
 
 
+def test_a_forgotten_result_is_probed_again_within_the_ttl() -> None:
+    # Given a failing pool was cached as unreachable, then recovered
+    pool, clock = Probe("user_pool"), Clock()
+    pool.broken = True
+    readiness = Readiness([pool], ttl_seconds=5, monotonic=clock)
+    assert readiness.failing() == ["user_pool"]
+    pool.broken = False
+
+    # When the cached result is forgotten, within its TTL
+    readiness.forget()
+
+    # Then the next call probes again and sees the pool answer
+    assert readiness.failing() == []
+    assert pool.calls == 2
+
+
 def test_callers_do_not_queue_behind_a_slow_refresh() -> None:
     # Given a result is cached, then goes stale, and the refresh hangs on a slow dependency
     slow, clock = Probe("user_pool"), Clock()
