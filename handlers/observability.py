@@ -93,7 +93,8 @@ class LivenessMiddleware:
     """Answers GET /v1/health on the event loop, never queued behind the request threads.
 
     The spec's health operation stays the contract; this only makes sure a burst that keeps
-    every Flask thread busy cannot make the container look dead to its health check.
+    every Flask thread busy cannot make the container look dead to its health check. HEAD is
+    answered here too, so that its Content-Length is the GET's (Flask's own JSON is longer).
     """
 
     PATH = "/v1/health"
@@ -103,7 +104,11 @@ class LivenessMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") != self.PATH or scope["method"] != "GET":
+        if (
+            scope["type"] != "http"
+            or scope.get("path") != self.PATH
+            or scope["method"] not in ("GET", "HEAD")
+        ):
             await self.app(scope, receive, send)
             return
         headers = [
@@ -111,7 +116,8 @@ class LivenessMiddleware:
             (b"content-length", str(len(self.BODY)).encode()),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": self.BODY})
+        body = self.BODY if scope["method"] == "GET" else b""
+        await send({"type": "http.response.body", "body": body})
 
 
 def _work_ms(scope: Scope) -> float | None:
