@@ -83,6 +83,25 @@ def test_environ_follows_pep_3333() -> None:
     assert environ["wsgi.input"].read() == b"{}"
 
 
+def test_header_names_with_underscores_never_reach_the_environ() -> None:
+    """Given `_` spellings of real headers, when converted, only the real headers are there."""
+    smuggled = [
+        (b"content_type", b"text/plain"),
+        (b"content_length", b"3"),
+        (b"x_forwarded_for", b"192.0.2.66"),
+    ]
+    scope = http_scope(headers=[*smuggled, *http_scope()["headers"]])
+
+    environ = wsgi_environ(scope, b"{}")
+
+    assert {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_"))} == {
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": "11",
+        "HTTP_X_FORWARDED_FOR": "198.51.100.1,198.51.100.2",
+        "HTTP_USER_AGENT": "café",
+    }
+
+
 def test_root_path_moves_to_script_name() -> None:
     """Given a mounted app, when converted, the root path leaves PATH_INFO for SCRIPT_NAME."""
     environ = wsgi_environ(http_scope(root_path="/v1", path="/v1/health", client=None), b"")
