@@ -161,6 +161,40 @@ def test_error_replaces_unsent_headers_and_closes_the_answer() -> None:
     assert closed == [True]
 
 
+def test_a_view_failing_after_start_sends_nothing_and_raises() -> None:
+    """Given an answer that fails mid-way, no half answer goes out and the answer is closed."""
+    # The error goes on to Connexion's error layer, which answers a 500 problem (a2wsgi had
+    # already sent the 200 start by then, and could only cut the connection).
+    closed = []
+
+    class Answer:
+        def __iter__(self):  # noqa: ANN204
+            yield b'{"partial": '
+            raise RuntimeError("view failed mid-answer")
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def view(environ: dict[str, Any], start_response: Any) -> Answer:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return Answer()
+
+    sent: list[Any] = []
+
+    async def serve() -> None:
+        async def receive() -> dict[str, Any]:
+            return body(b"")
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await WSGIBridge(view, 1)(http_scope(method="GET"), receive, send)
+
+    with pytest.raises(RuntimeError, match="mid-answer"):
+        asyncio.run(serve())
+    assert (sent, closed) == ([], [True])
+
+
 def test_second_start_without_error_is_a_bug() -> None:
     """Given a view that calls start_response twice, the bridge refuses (PEP 3333)."""
 
