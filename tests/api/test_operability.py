@@ -185,7 +185,17 @@ def test_another_origin_gets_no_cors_grant(cors_client):
     )
     simple = cors_client.get("/v1/health", headers={"Origin": "https://evil.example"})
 
-    assert preflight.status_code == 400
+    assert (preflight.status_code, preflight.headers["content-type"]) == (
+        400,
+        "application/problem+json",
+    )
+    assert preflight.json() == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": "Disallowed CORS origin",
+        "message": "Disallowed CORS origin",
+    }
     assert "access-control-allow-origin" not in preflight.headers
     assert "access-control-allow-origin" not in simple.headers
 
