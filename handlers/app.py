@@ -11,7 +11,6 @@ from connexion import FlaskApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
-from starlette.middleware.cors import CORSMiddleware
 
 from core.config import Settings
 from core.wiring import Dependencies, build_services
@@ -27,6 +26,7 @@ from handlers.limits import (
 )
 from handlers.middleware import (
     BodySizeLimitMiddleware,
+    ProblemCORSMiddleware,
     RequestGuardMiddleware,
     ResponseFloorMiddleware,
     SecurityHeadersMiddleware,
@@ -108,7 +108,7 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
             WebPagesMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=settings
         )
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         allow_origins=settings.cors_origins,
         allow_credentials=False,

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.metrics import REQUEST_SECONDS
-from handlers.errors import BodyTooLarge, LengthRequired, UnsupportedMediaType, send_problem
+from handlers.errors import (
+    BodyTooLarge,
+    LengthRequired,
+    UnsupportedMediaType,
+    problem_for,
+    send_problem,
+)
 
 ROUTING = "connexion_routing"
 # Where the floor layer leaves, in scope["extensions"], the seconds spent before the floor.
@@ -119,6 +128,23 @@ class SecurityHeadersMiddleware(HttpMiddleware):
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, whose refused preflight is a problem+json like any other error."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        """The grant, or the refusal (origin, method or headers not allowed) as a problem."""
+        answer = super().preflight_response(request_headers)
+        if answer.status_code < 400:
+            return answer
+        problem = problem_for(HTTPException(answer.status_code, bytes(answer.body).decode()))
+        kept = {
+            name: value
+            for name, value in answer.headers.items()
+            if name not in ("content-type", "content-length")
+        }
+        return Response(problem.body, problem.status, headers={**kept, **problem.headers})
 
 
 def relative_location(value: bytes) -> bytes:

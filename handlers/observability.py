@@ -18,6 +18,9 @@ log = logging.getLogger("provider_accounts.requests")
 REQUEST_ID_HEADER = b"x-request-id"
 # Accept a caller's id only if it is short and plain, so it cannot forge log lines.
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Logged for a request whose client hung up before it was answered (nginx's "client closed
+# request"): nothing was sent and nothing failed on our side, so it must not read as a 500.
+CLIENT_CLOSED = 499
 
 
 class RequestContextMiddleware(HttpMiddleware):
@@ -33,12 +36,19 @@ class RequestContextMiddleware(HttpMiddleware):
         token = log_context.request_id.set(request_id)
         loop = asyncio.get_running_loop()
         started = arrived_at(scope)
-        status = 500
+        status = 500  # what the outer error layer answers when an exception passes here
+        hung_up = answered = False
+
+        async def receive_noting_hang_up() -> Message:
+            nonlocal hung_up
+            message = await receive()
+            hung_up = hung_up or message["type"] == "http.disconnect"
+            return message
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 headers = [(n, v) for n, v in message.get("headers", []) if n != REQUEST_ID_HEADER]
                 message = {
                     **message,
@@ -47,7 +57,9 @@ class RequestContextMiddleware(HttpMiddleware):
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_noting_hang_up, send_with_id)
+            if hung_up and not answered:  # returned unanswered: the client had left
+                status = CLIENT_CLOSED
         finally:
             log.info(
                 "request completed",
@@ -81,7 +93,8 @@ class LivenessMiddleware:
     """Answers GET /v1/health on the event loop, never queued behind the request threads.
 
     The spec's health operation stays the contract; this only makes sure a burst that keeps
-    every Flask thread busy cannot make the container look dead to its health check.
+    every Flask thread busy cannot make the container look dead to its health check. HEAD is
+    answered here too, so that its Content-Length is the GET's (Flask's own JSON is longer).
     """
 
     PATH = "/v1/health"
@@ -91,7 +104,11 @@ class LivenessMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") != self.PATH or scope["method"] != "GET":
+        if (
+            scope["type"] != "http"
+            or scope.get("path") != self.PATH
+            or scope["method"] not in ("GET", "HEAD")
+        ):
             await self.app(scope, receive, send)
             return
         headers = [
@@ -99,7 +116,8 @@ class LivenessMiddleware:
             (b"content-length", str(len(self.BODY)).encode()),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": self.BODY})
+        body = self.BODY if scope["method"] == "GET" else b""
+        await send({"type": "http.response.body", "body": body})
 
 
 def _work_ms(scope: Scope) -> float | None:

@@ -1,5 +1,8 @@
 """uvicorn as the service runs it: a read deadline per request, keep-alive and a concurrency cap.
 
+What uvicorn answers itself (a request its parser refuses, one past the cap) is a problem+json
+like every other error of the API, not uvicorn's text/plain.
+
 uvicorn never times out a request that is still arriving: a client sending one byte of its
 headers (or body) every few seconds, or a connection that never sends anything, is held
 forever. Our protocol gives each request a deadline from its first byte (or from the
@@ -15,9 +18,18 @@ import gc
 from typing import Any
 
 import uvicorn_worker
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 
 from core.config import Settings
+from core.errors import Overloaded
+from handlers.errors import problem_for, send_problem
 from handlers.middleware import ARRIVED_AT
 
 
@@ -46,7 +58,24 @@ class ReadDeadlineProtocol(HttpToolsProtocol):
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         """Stamp when the request went to the application: its response floor counts from here."""
         cycle.scope.setdefault("extensions", {})[ARRIVED_AT] = self.loop.time()
+        if app is service_unavailable:  # past the concurrency cap
+            app = _overloaded
         super()._start_asgi_task(cycle, app)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's text/plain 400 for what the HTTP parser refused, as a problem+json.
+
+        Two Content-Lengths, a raw non-ASCII path, a bad chunk: the connection then closes.
+        """
+        problem = problem_for(HTTPException(400, msg))
+        headers = [*self.server_state.default_headers]
+        headers += [
+            (name.lower().encode(), value.encode()) for name, value in problem.headers.items()
+        ]
+        headers += [(b"content-length", str(len(problem.body)).encode()), (b"connection", b"close")]
+        head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        self.transport.write(STATUS_LINE[400] + head + b"\r\n" + problem.body)
+        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """No deadline outlives its connection."""
@@ -66,6 +95,11 @@ class ReadDeadlineProtocol(HttpToolsProtocol):
         self._deadline = None
         if not self.transport.is_closing():
             self.transport.close()
+
+
+async def _overloaded(_scope: Scope, _receive: Receive, send: Send) -> None:
+    """The spec's 503 (retry later) for a request past the concurrency cap."""
+    await send_problem(send, Overloaded())
 
 
 def freeze_startup_objects() -> None:

@@ -130,6 +130,10 @@ def wsgi_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         environ["REMOTE_ADDR"], port = scope["client"]
         environ["REMOTE_PORT"] = str(port)
     for raw_name, raw_value in scope.get("headers", []):
+        if b"_" in raw_name:
+            # `Content_Type` would join the real CONTENT_TYPE (a 500 in Connexion) and
+            # `X_Forwarded_For` the real one: names with `_` are dropped, as gunicorn does.
+            continue
         name = raw_name.decode("latin-1").upper().replace("-", "_")
         if name not in ("CONTENT_LENGTH", "CONTENT_TYPE"):
             name = f"HTTP_{name}"

@@ -28,6 +28,21 @@ def test_health_is_ok(client):
     assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
 
 
+def test_head_of_health_has_the_headers_of_its_get(client):
+    # Given the health answer a GET gets
+    got = client.get("/v1/health")
+
+    # When a monitor asks with HEAD
+    head = client.head("/v1/health")
+
+    # Then it gets the same status and entity headers, and no body
+    assert (head.status_code, head.content) == (200, b"")
+    assert {k: head.headers[k] for k in ("content-type", "content-length")} == {
+        "content-type": "application/json",
+        "content-length": str(len(got.content)),
+    }
+
+
 def test_the_spec_and_swagger_ui_are_served(client):
     spec = client.get("/v1/openapi.json")
     ui = client.get("/v1/ui/")

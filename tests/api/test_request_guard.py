@@ -264,3 +264,24 @@ def test_a_chunked_registration_changes_nothing_and_the_same_body_with_a_length_
     whole = client.post("/v1/provider-users/registration", content=body, headers=json_type)
     assert whole.status_code == 200
     assert [mail.to for mail in read_outbox(aws.outbox_dir)] == ["quillon@example.test"]
+
+
+@pytest.mark.parametrize(
+    "smuggled",
+    [("Content_Type", "text/plain"), ("Content_Length", "3"), ("content_type", "a/b/c")],
+)
+def test_an_underscore_spelling_of_a_body_header_changes_nothing(client, aws, smuggled):
+    """Given a valid registration with a `_` twin of Content-Type or Content-Length, it registers.
+
+    Flask's environ once joined the twin to the real header: Connexion failed on the value (500).
+    """
+    body = json.dumps(registration_body(ALICE, "quillon@example.test")).encode()
+
+    answer = client.post(
+        "/v1/provider-users/registration",
+        content=body,
+        headers=[smuggled, ("content-type", "application/json")],
+    )
+
+    assert (answer.status_code, answer.json()) == (200, {"message": "request processed"})
+    assert [mail.to for mail in read_outbox(aws.outbox_dir)] == ["quillon@example.test"]

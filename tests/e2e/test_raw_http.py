@@ -115,6 +115,38 @@ def test_two_content_type_headers_are_refused_before_validation(server: Server) 
     }
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /v1/provider-users/registration HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2",
+        b"POST /v1/provider-users/registration HTTP/1.1\r\nContent-Length: 2\r\n"
+        b"Transfer-Encoding: chunked",
+        "GET /v1/provider-users/é HTTP/1.1".encode(),
+    ],
+    ids=["two-content-lengths", "length-and-chunked", "raw-non-ascii-path"],
+)
+def test_a_request_the_http_parser_refuses_is_a_400_problem(server: Server, head: bytes) -> None:
+    # Given a request no HTTP/1.1 server may accept as it stands
+    request = head + b"\r\nHost: x\r\nContent-Type: application/json\r\n\r\n{}"
+
+    # When it is sent
+    status, headers, body = exchange(server, request)
+
+    # Then the server refuses it as the API refuses any bad request, and closes the connection
+    assert (status, headers["content-type"], headers["connection"]) == (
+        400,
+        "application/problem+json",
+        "close",
+    )
+    assert json.loads(body) == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": "Invalid HTTP request received.",
+        "message": "Invalid HTTP request received.",
+    }
+
+
 @pytest.mark.parametrize("path", ["//v1/provider-users/registration", "//v1/health"])
 def test_a_path_starting_with_two_slashes_is_404(server: Server, path: str) -> None:
     body = b"{}"
@@ -176,11 +208,22 @@ def test_past_the_concurrency_cap_the_server_answers_503_at_once(server: Server)
         time.sleep(0.3)
         # When one more client asks
         started = time.monotonic()
-        status, _, _ = exchange(server, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers, body = exchange(server, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
 
-        # Then it is refused at once rather than queued
-        assert status == 503
+        # Then it is refused at once rather than queued, with the spec's retryable 503 problem
         assert time.monotonic() - started < 2
+        assert (status, headers["content-type"], headers["retry-after"]) == (
+            503,
+            "application/problem+json",
+            "5",
+        )
+        assert json.loads(body) == {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "The service is busy; please retry in a moment",
+            "message": "The service is busy; please retry in a moment",
+        }
     finally:
         for connection in idle:
             connection.close()

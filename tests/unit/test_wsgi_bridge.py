@@ -83,6 +83,25 @@ def test_environ_follows_pep_3333() -> None:
     assert environ["wsgi.input"].read() == b"{}"
 
 
+def test_header_names_with_underscores_never_reach_the_environ() -> None:
+    """Given `_` spellings of real headers, when converted, only the real headers are there."""
+    smuggled = [
+        (b"content_type", b"text/plain"),
+        (b"content_length", b"3"),
+        (b"x_forwarded_for", b"192.0.2.66"),
+    ]
+    scope = http_scope(headers=[*smuggled, *http_scope()["headers"]])
+
+    environ = wsgi_environ(scope, b"{}")
+
+    assert {k: v for k, v in environ.items() if k.startswith(("HTTP_", "CONTENT_"))} == {
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": "11",
+        "HTTP_X_FORWARDED_FOR": "198.51.100.1,198.51.100.2",
+        "HTTP_USER_AGENT": "café",
+    }
+
+
 def test_root_path_moves_to_script_name() -> None:
     """Given a mounted app, when converted, the root path leaves PATH_INFO for SCRIPT_NAME."""
     environ = wsgi_environ(http_scope(root_path="/v1", path="/v1/health", client=None), b"")
@@ -140,6 +159,40 @@ def test_error_replaces_unsent_headers_and_closes_the_answer() -> None:
     }
     assert sent[1]["body"] == b"oops"
     assert closed == [True]
+
+
+def test_a_view_failing_after_start_sends_nothing_and_raises() -> None:
+    """Given an answer that fails mid-way, no half answer goes out and the answer is closed."""
+    # The error goes on to Connexion's error layer, which answers a 500 problem (a2wsgi had
+    # already sent the 200 start by then, and could only cut the connection).
+    closed = []
+
+    class Answer:
+        def __iter__(self):  # noqa: ANN204
+            yield b'{"partial": '
+            raise RuntimeError("view failed mid-answer")
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def view(environ: dict[str, Any], start_response: Any) -> Answer:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return Answer()
+
+    sent: list[Any] = []
+
+    async def serve() -> None:
+        async def receive() -> dict[str, Any]:
+            return body(b"")
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await WSGIBridge(view, 1)(http_scope(method="GET"), receive, send)
+
+    with pytest.raises(RuntimeError, match="mid-answer"):
+        asyncio.run(serve())
+    assert (sent, closed) == ([], [True])
 
 
 def test_second_start_without_error_is_a_bug() -> None:
