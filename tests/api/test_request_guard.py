@@ -266,6 +266,7 @@ def test_a_chunked_registration_changes_nothing_and_the_same_body_with_a_length_
     assert [mail.to for mail in read_outbox(aws.outbox_dir)] == ["quillon@example.test"]
 
 
+@pytest.mark.own_aws  # registers Alice
 @pytest.mark.parametrize(
     "smuggled",
     [("Content_Type", "text/plain"), ("Content_Length", "3"), ("content_type", "a/b/c")],
