@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from a2wsgi import WSGIMiddleware
 from connexion import FlaskApp
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
@@ -39,7 +40,6 @@ from handlers.observability import (
 from handlers.spec_extensions import IP_LIMIT, body_operations, by_operation, floors_from_spec
 from handlers.validation import VALIDATORS
 from handlers.web_pages import WebPagesMiddleware, missing_vendor_files
-from handlers.wsgi_bridge import WSGIBridge
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 SPEC_FILE = "openapi.yaml"
@@ -65,8 +65,8 @@ def create_app(
     limiter = build_limiter(settings)
     limits = limits_by_operation(settings, by_operation(spec, IP_LIMIT, HANDLERS_PACKAGE))
     app = FlaskApp(__name__, specification_dir=SPEC_DIR)
-    # Sync views run on our bridge's thread pool (Connexion offers no knob for its size).
-    app._middleware_app.asgi_app = WSGIBridge(  # noqa: SLF001
+    # Sync views run on a2wsgi's thread pool; Connexion offers no knob for its size.
+    app._middleware_app.asgi_app = WSGIMiddleware(  # noqa: SLF001
         app.app.wsgi_app, workers=settings.worker_threads
     )
     app.add_api(

@@ -18,9 +18,6 @@ log = logging.getLogger("provider_accounts.requests")
 REQUEST_ID_HEADER = b"x-request-id"
 # Accept a caller's id only if it is short and plain, so it cannot forge log lines.
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# Logged for a request whose client hung up before it was answered (nginx's "client closed
-# request"): nothing was sent and nothing failed on our side, so it must not read as a 500.
-CLIENT_CLOSED = 499
 
 
 class RequestContextMiddleware(HttpMiddleware):
@@ -36,19 +33,12 @@ class RequestContextMiddleware(HttpMiddleware):
         token = log_context.request_id.set(request_id)
         loop = asyncio.get_running_loop()
         started = arrived_at(scope)
-        status = 500  # what the outer error layer answers when an exception passes here
-        hung_up = answered = False
-
-        async def receive_noting_hang_up() -> Message:
-            nonlocal hung_up
-            message = await receive()
-            hung_up = hung_up or message["type"] == "http.disconnect"
-            return message
+        status = 500
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, answered
+            nonlocal status
             if message["type"] == "http.response.start":
-                status, answered = message["status"], True
+                status = message["status"]
                 headers = [(n, v) for n, v in message.get("headers", []) if n != REQUEST_ID_HEADER]
                 message = {
                     **message,
@@ -57,9 +47,7 @@ class RequestContextMiddleware(HttpMiddleware):
             await send(message)
 
         try:
-            await self.app(scope, receive_noting_hang_up, send_with_id)
-            if hung_up and not answered:  # returned unanswered: the client had left
-                status = CLIENT_CLOSED
+            await self.app(scope, receive, send_with_id)
         finally:
             log.info(
                 "request completed",

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import re
-from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -14,9 +11,8 @@ from prometheus_client import REGISTRY
 from core.config import Settings
 from core.logs import RequestContextFilter
 from core.services.readiness import Readiness
-from tests.support.background import drain, draining_client
+from tests.support.background import draining_client
 from tests.support.data import ALICE, registration_body
-from tests.support.mail import read_outbox
 
 # Only the request-id test registers someone (it has its own AWS); the rest reads.
 pytestmark = pytest.mark.shared_aws
@@ -57,52 +53,6 @@ def test_a_missing_or_unsafe_request_id_is_replaced_by_a_new_one(client, sent):
     answer = client.get("/v1/health", headers=headers)
 
     assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"])
-
-
-def test_a_client_that_hangs_up_mid_body_is_logged_as_gone_not_as_a_500(
-    app, aws: Settings, caplog: pytest.LogCaptureFixture
-):
-    # Given a registration whose client promised 50 bytes more than it sent, then hung up
-    caplog.set_level(logging.INFO)
-    body = json.dumps(registration_body(ALICE, "alice@example.com")).encode()
-    scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/provider-users/registration",
-        "raw_path": b"/v1/provider-users/registration",
-        "root_path": "",
-        "query_string": b"",
-        "server": ("127.0.0.1", 8000),
-        "client": ("203.0.113.9", 50000),
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body) + 50).encode()),
-        ],
-    }
-    arriving = [{"type": "http.request", "body": body, "more_body": True}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return arriving.pop(0) if arriving else {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    # When the service takes it in
-    asyncio.run(app(scope, receive, send))
-    drain(app)
-
-    # Then nothing is answered or done, and the request's one log line says the client left
-    assert sent == []
-    assert read_outbox(aws.outbox_dir) == []
-    completed = [r for r in caplog.records if r.getMessage() == "request completed"]
-    assert [(r.method, r.path, r.status) for r in completed] == [
-        ("POST", "/v1/provider-users/registration", 499)
-    ]
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_error_answers_carry_a_request_id_and_the_security_headers(client):

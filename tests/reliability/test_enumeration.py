@@ -1,12 +1,7 @@
 """initiateRecovery tells nobody anything: every outcome looks and takes the same, floors on.
 
 Several requests of each case go out at once through the Connexion app (its ASGI middlewares,
-floors included), so the whole test takes about one 5 s floor. Each request is stamped on
-arrival as our uvicorn protocol stamps it (handlers/server.py), and its time is taken from
-that stamp to its last byte sent: what the server controls. The client here shares the
-server's event loop and interpreter lock, so its own clock also holds its wait for both,
-which a client elsewhere does not share (tests/reliability/test_timing_under_load.py times a
-real server from raw sockets).
+floors included), so the whole test takes about one 5 s floor.
 """
 
 from __future__ import annotations
@@ -17,6 +12,7 @@ import logging
 import random
 import re
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +23,6 @@ from core.config import Settings
 from core.local.seed import COLUMNS
 from core.local.stack import seed_file
 from handlers.app import create_app
-from handlers.middleware import ARRIVED_AT
 from tests.reliability.harness import World
 from tests.support.data import ALICE, BOB, initiate_body
 from tests.support.leaks import remember
@@ -173,42 +168,17 @@ def comparable_headers(answer: httpx.Response) -> list[tuple[str, str]]:
     return headers
 
 
-def timed_from_arrival(app, seconds: dict[str, float]):  # noqa: ANN001, ANN201
-    """The app, each request stamped on arrival as our uvicorn protocol does.
-
-    `seconds[x-case-id]` gets each request's time from that stamp to its last byte sent.
-    """
-
-    async def served(scope, receive, send):  # noqa: ANN001, ANN202
-        loop = asyncio.get_running_loop()
-        arrived = loop.time()
-        case_id = dict(scope["headers"])[b"x-case-id"].decode()
-
-        async def timed_send(message):  # noqa: ANN001, ANN202
-            await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body"):
-                seconds[case_id] = loop.time() - arrived
-
-        await app({**scope, "extensions": {ARRIVED_AT: arrived}}, receive, timed_send)
-
-    return served
-
-
 async def fire(app, requests: list[tuple[str, dict[str, str]]]):  # noqa: ANN001, ANN201
-    """All requests at once; (case name, response, seconds in the server) of each."""
-    server_seconds: dict[str, float] = {}
-    transport = httpx.ASGITransport(app=timed_from_arrival(app, server_seconds))
+    """All requests at once; (case name, response, seconds) of each."""
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as client:
 
-        async def one(number: int, name: str, body: dict[str, str]):  # noqa: ANN202
-            answer = await client.post(
-                "/v1/provider-users/initiateRecovery", json=body, headers={"x-case-id": str(number)}
-            )
-            return name, answer, server_seconds[str(number)]
+        async def one(name: str, body: dict[str, str]):  # noqa: ANN202
+            started = time.monotonic()
+            answer = await client.post("/v1/provider-users/initiateRecovery", json=body)
+            return name, answer, time.monotonic() - started
 
-        return await asyncio.gather(
-            *(one(n, name, body) for n, (name, body) in enumerate(requests))
-        )
+        return await asyncio.gather(*(one(name, body) for name, body in requests))
 
 
 def test_every_outcome_answers_the_same_bytes_headers_and_time(floored_app, caplog) -> None:
