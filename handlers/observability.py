@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -12,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import log_context
 from handlers.health import get_health
-from handlers.middleware import WORK_SECONDS, HttpMiddleware, arrived_at, operation_id
+from handlers.middleware import WORK_SECONDS, HttpMiddleware, arrived_at, now, operation_id
 
 log = logging.getLogger("provider_accounts.requests")
 REQUEST_ID_HEADER = b"x-request-id"
@@ -31,7 +30,6 @@ class RequestContextMiddleware(HttpMiddleware):
             (REQUEST_ID_HEADER, request_id.encode())
         ]
         token = log_context.request_id.set(request_id)
-        loop = asyncio.get_running_loop()
         started = arrived_at(scope)
         status = 500
 
@@ -55,7 +53,7 @@ class RequestContextMiddleware(HttpMiddleware):
                     "method": scope.get("method"),
                     "path": scope.get("path"),
                     "status": status,
-                    "duration_ms": round((loop.time() - started) * 1000, 1),
+                    "duration_ms": round((now() - started) * 1000, 1),
                     "work_ms": _work_ms(scope),
                     "operation": operation_id(scope) or "-",
                 },

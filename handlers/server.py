@@ -30,7 +30,7 @@ from uvicorn.protocols.http.httptools_impl import (
 from core.config import Settings
 from core.errors import Overloaded
 from handlers.errors import problem_for, send_problem
-from handlers.middleware import ARRIVED_AT
+from handlers.middleware import ARRIVED_AT, now
 
 
 class ReadDeadlineProtocol(HttpToolsProtocol):
@@ -57,7 +57,7 @@ class ReadDeadlineProtocol(HttpToolsProtocol):
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         """Stamp when the request went to the application: its response floor counts from here."""
-        cycle.scope.setdefault("extensions", {})[ARRIVED_AT] = self.loop.time()
+        cycle.scope.setdefault("extensions", {})[ARRIVED_AT] = now()
         if app is service_unavailable:  # past the concurrency cap
             app = _overloaded
         super()._start_asgi_task(cycle, app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -12,16 +11,16 @@ import time
 import httpx
 import uvicorn
 
-from handlers.middleware import ARRIVED_AT
+from handlers.middleware import ARRIVED_AT, now
 from handlers.server import read_deadline_protocol
 from tests.e2e.conftest import free_port, server_environment
 
 
 async def echo_arrival(scope, receive, send) -> None:  # noqa: ANN001
-    """Answers with the stamp the server left and the loop time the application started."""
+    """Answers with the stamp the server left and the time the application started on it."""
     if scope["type"] != "http":
         return
-    started = asyncio.get_running_loop().time()
+    started = now()
     body = json.dumps({"arrived": scope.get("extensions", {}).get(ARRIVED_AT), "started": started})
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": body.encode()})
