@@ -6,10 +6,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from core.adapters import key_layout
-from core.adapters.aws_errors import aws_call, error_code
+from core.adapters.aws_errors import aws_call, conditional_write
 from core.adapters.dynamo_table import DynamoTable
 from core.errors import ConditionFailed
 from core.models import Reservation
@@ -115,19 +113,14 @@ class DynamoAttemptCounter:
         if now is not None:
             values[":now"] = key_layout.to_stored(now)
         names = {"#ttl": "ttl"} if "#ttl" in update else {}
-        with aws_call("dynamodb", "UpdateItem"):
-            try:
-                self._table.update_item(
-                    {"pk": reservation.key, "sk": f"slot#{reservation.slot}"},
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                    **({"ExpressionAttributeNames": names} if names else {}),
-                )
-            except ClientError as error:
-                if error_code(error) == "ConditionalCheckFailedException":
-                    raise ConditionFailed() from error
-                raise
+        with conditional_write("UpdateItem"):
+            self._table.update_item(
+                {"pk": reservation.key, "sk": f"slot#{reservation.slot}"},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                **({"ExpressionAttributeNames": names} if names else {}),
+            )
 
 
 def _ttl(expires: datetime) -> int:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from core.errors import ServiceError, UpstreamFailed, UpstreamUnavailable
+from core.errors import ConditionFailed, ServiceError, UpstreamFailed, UpstreamUnavailable
 from core.metrics import AWS_ERRORS
 
 log = logging.getLogger(__name__)
@@ -57,3 +57,25 @@ def aws_call(service: str, operation: str) -> Iterator[None]:
             type(error).__name__,
         )
         raise UpstreamUnavailable() from error
+
+
+@contextmanager
+def conditional_write(operation: str) -> Iterator[None]:
+    """One DynamoDB write with conditions: ConditionFailed if one did not hold, else aws_call."""
+    with aws_call("dynamodb", operation):
+        try:
+            yield
+        except ClientError as error:
+            if _a_condition_failed(error):
+                raise ConditionFailed() from error
+            raise
+
+
+def _a_condition_failed(error: ClientError) -> bool:
+    code = error_code(error)
+    if code == "ConditionalCheckFailedException":
+        return True
+    reasons = error.response.get("CancellationReasons", [])
+    return code == "TransactionCanceledException" and any(
+        reason.get("Code") == "ConditionalCheckFailed" for reason in reasons
+    )

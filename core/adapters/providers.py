@@ -6,10 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from core.adapters import key_layout
-from core.adapters.aws_errors import aws_call, error_code
+from core.adapters.aws_errors import aws_call, conditional_write
 from core.adapters.dynamo_table import DynamoTable
 from core.adapters.provider_items import (
     not_me_delete,
@@ -309,30 +307,17 @@ class DynamoProviderStore:
     def _conditional_update(
         self, provider: Provider, update: str, condition: str, values: dict[str, Any]
     ) -> None:
-        with aws_call("dynamodb", "UpdateItem"):
-            try:
-                self._table.update_item(
-                    provider_key(provider.compact, provider.provider_id),
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                )
-            except ClientError as error:
-                if error_code(error) == "ConditionalCheckFailedException":
-                    raise ConditionFailed() from error
-                raise
+        with conditional_write("UpdateItem"):
+            self._table.update_item(
+                provider_key(provider.compact, provider.provider_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
-        with aws_call("dynamodb", "TransactWriteItems"):
-            try:
-                self._table.transact_write(items)
-            except ClientError as error:
-                reasons = error.response.get("CancellationReasons", [])
-                if error_code(error) == "TransactionCanceledException" and any(
-                    r.get("Code") == "ConditionalCheckFailed" for r in reasons
-                ):
-                    raise ConditionFailed() from error
-                raise
+        with conditional_write("TransactWriteItems"):
+            self._table.transact_write(items)
 
     def _update_item(
         self, provider: Provider, update: str, condition: str, values: dict[str, Any]
