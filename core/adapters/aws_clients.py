@@ -18,11 +18,12 @@ from core.config import Settings
 AWS_CLIENT_CONFIG = Config(
     connect_timeout=2,
     read_timeout=4,
-    retries={"mode": "standard", "max_attempts": 2},
+    # botocore's "max_attempts" counts retries (it made three attempts); this counts them all.
+    retries={"mode": "standard", "total_max_attempts": 2},
     parameter_validation=False,
 )
 # Readiness answers fast or not at all: one try, one second.
-PROBE_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1})
+PROBE_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1})
 
 # A session loads each service model once and caches it; a fresh session per client paid that
 # again for every client of every app. Clients are thread-safe, a session is not: creating
