@@ -11,7 +11,7 @@ import boto3
 
 from core import jurisdictions
 from core.adapters.attempts import DynamoAttemptCounter
-from core.adapters.aws_clients import PROBE_CLIENT_CONFIG, aws_client
+from core.adapters.aws_clients import PROBE_CLIENT_CONFIG, aws_client, dynamodb_json_client
 from core.adapters.cognito import CognitoIdentity
 from core.adapters.dynamo_table import DynamoTable
 from core.adapters.jwks import JwksCache
@@ -87,7 +87,12 @@ def build_services(  # noqa: PLR0913 - one override per dependency, by design
         provider_table = DynamoTable(clients.get("dynamodb"), settings.provider_table)
         licenses = licenses or DynamoLicenseStore(provider_table)
         providers = providers or DynamoProviderStore(provider_table)
-        profile_reader = profile_reader or DynamoProfileReader(provider_table)
+        # The read behind every page load skips botocore's per-call pipeline (dynamo_json.py).
+        profile_reader = profile_reader or DynamoProfileReader(
+            DynamoTable(
+                dynamodb_json_client(clients.get("dynamodb"), session), settings.provider_table
+            )
+        )
     if attempts is None:
         attempts = DynamoAttemptCounter(
             DynamoTable(clients.get("dynamodb"), settings.rate_limit_table)

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from core.adapters.dynamo_json import DynamoJsonClient
 from core.config import Settings
 
 # Fail fast rather than pile up: one AWS call waits at most 2 × (2 + 4) s. A recovery makes
@@ -56,3 +57,10 @@ def aws_client(
             endpoint_url=settings.aws_endpoint_url,
             config=config,
         )
+
+
+def dynamodb_json_client(
+    dynamodb: Any, session: boto3.session.Session | None = None
+) -> DynamoJsonClient:
+    """Direct JSON calls over a botocore DynamoDB client's endpoint, config and hooks."""
+    return DynamoJsonClient(dynamodb, (session or shared_session()).get_credentials())

@@ -24,6 +24,7 @@ from core.id_tokens import IdTokenVerifier
 from handlers.app import create_app
 from tests.support.background import draining_client
 from tests.support.data import ALICE, BOB, registration_body
+from tests.support.dynamodb_wire import Sent, throttled
 from tests.support.leaks import remember
 from tests.support.mail import read_outbox
 from tests.support.tokens import (
@@ -84,7 +85,7 @@ class Api:
     monotonic: FakeMonotonic
     cognito: Any
     table: Any
-    dynamodb_calls: list[str]
+    dynamodb: Sent  # what the app sends to DynamoDB, and answers to give in moto's place
 
     def me(self, token: str | None = None, scheme: str = "Bearer") -> Any:
         headers = {} if token is None else {"Authorization": f"{scheme} {token}"}
@@ -175,14 +176,8 @@ def api(aws: Settings, pool_key: SigningKey) -> Iterator[Api]:
     verifier = IdTokenVerifier(
         signing_keys, aws.issuer, aws.user_pool_client_id or "", aws.token_leeway_seconds
     )
-    # Every DynamoDB call the app makes, by operation, seen before it is sent.
-    dynamodb_calls: list[str] = []
-
-    def count_call(model: Any, **_kwargs: Any) -> None:
-        dynamodb_calls.append(model.name)
-
     app_session = boto3.session.Session()
-    app_session.events.register("before-call.dynamodb", count_call)
+    dynamodb = Sent(app_session.events)
     app = create_app(aws, verifier=verifier, session=app_session)
     session = boto3.session.Session(region_name=aws.aws_region)
     with draining_client(app) as client:
@@ -194,7 +189,7 @@ def api(aws: Settings, pool_key: SigningKey) -> Iterator[Api]:
             monotonic=monotonic,
             cognito=session.client("cognito-idp"),
             table=session.resource("dynamodb").Table(aws.provider_table),
-            dynamodb_calls=dynamodb_calls,
+            dynamodb=dynamodb,
         )
 
 
@@ -282,7 +277,7 @@ def test_alice_sees_her_profile_licenses_and_registration(alice: Api) -> None:
 def test_the_profile_is_one_dynamodb_round_trip(alice: Api) -> None:
     # Given Alice registered and signed in
     token = alice.alice_token()
-    alice.dynamodb_calls.clear()
+    alice.dynamodb.targets.clear()
 
     # When she asks for her profile
     answer = alice.me(token)
@@ -291,7 +286,35 @@ def test_the_profile_is_one_dynamodb_round_trip(alice: Api) -> None:
     assert answer.status_code == 200
     assert answer.json()["licenses"] == ALICE_LICENSES
     assert [event["type"] for event in answer.json()["events"]] == ["registered"]
-    assert alice.dynamodb_calls == ["Query"]
+    assert alice.dynamodb.targets == ["DynamoDB_20120810.Query"]
+
+
+def test_a_profile_read_throttled_past_its_retry_is_503(
+    alice: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Alice signed in, and DynamoDB throttles the profile's Query and its retry
+    token = alice.alice_token()
+    monkeypatch.setattr("core.adapters.dynamo_json.time.sleep", lambda _seconds: None)
+    alice.dynamodb.targets.clear()
+    alice.dynamodb.answers += [throttled(), throttled()]
+
+    # When she asks for her profile
+    answer = alice.me(token)
+
+    # Then she is told to come back, with nothing about DynamoDB in the answer
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["retry-after"] == "5"
+    assert answer.json() == {
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "A dependency is temporarily unavailable; please retry",
+        "message": "A dependency is temporarily unavailable; please retry",
+    }
+    assert alice.dynamodb.targets == ["DynamoDB_20120810.Query"] * 2
+    # And the next read, DynamoDB answering again, is her profile
+    assert alice.me(token).status_code == 200
 
 
 def test_the_username_is_compared_without_case(alice: Api) -> None:

@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import boto3
 import pytest
-from botocore.stub import Stubber
 
 from core.adapters import profile_reads
+from core.adapters.aws_clients import AWS_CLIENT_CONFIG, dynamodb_json_client
+from core.adapters.dynamo_table import DynamoTable
 from core.adapters.licenses import DynamoLicenseStore
 from core.adapters.profile_reads import DynamoProfileReader
 from core.adapters.providers import DynamoProviderStore
+from core.config import Settings
 from core.errors import UpstreamUnavailable
 from core.models import AccountEvent, PendingRecovery
-from tests.integration.conftest import Tables
+from tests.integration.conftest import REGION, Clients, Tables
 from tests.support.data import ALICE, BOB
+from tests.support.dynamodb_wire import Sent, throttled
 
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 ALICE_EMAIL = "quillon.vantreska@example.com"
 
 
 @pytest.fixture
-def reader(tables: Tables) -> DynamoProfileReader:
-    return DynamoProfileReader(tables.dynamo_providers)
+def dynamodb(moto: Clients) -> Any:
+    """A botocore client of the app's configuration, its own (so are the hooks a test adds)."""
+    return boto3.session.Session(region_name=REGION).client("dynamodb", config=AWS_CLIENT_CONFIG)
+
+
+@pytest.fixture
+def reader(dynamodb: Any, tables: Tables, settings: Settings) -> DynamoProfileReader:
+    """The reader as the app wires it: over the direct JSON client (core/adapters/dynamo_json)."""
+    return DynamoProfileReader(DynamoTable(dynamodb_json_client(dynamodb), settings.provider_table))
 
 
 def with_events(tables: Tables, count: int) -> list[AccountEvent]:
@@ -92,10 +104,15 @@ def test_an_unknown_provider_reads_as_none(reader: DynamoProfileReader) -> None:
     assert reader.read("octp", ALICE["providerId"], events=20) is None
 
 
-def test_throttling_becomes_upstream_unavailable(
-    reader: DynamoProfileReader, tables: Tables
+def test_throttling_past_the_retry_becomes_upstream_unavailable(
+    reader: DynamoProfileReader, dynamodb: Any, tables: Tables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with Stubber(tables.dynamo_providers.client) as stub:
-        stub.add_client_error("query", service_error_code="ThrottlingException")
-        with pytest.raises(UpstreamUnavailable):
-            reader.read(ALICE["compact"], ALICE["providerId"], events=20)
+    # Given DynamoDB throttles the Query and its retry (without the jittered pause)
+    monkeypatch.setattr("core.adapters.dynamo_json.time.sleep", lambda _seconds: None)
+    sent = Sent(dynamodb.meta.events)
+    sent.answers += [throttled(), throttled()]
+
+    # When the profile is read, Then the caller is told the dependency is unavailable
+    with pytest.raises(UpstreamUnavailable):
+        reader.read(ALICE["compact"], ALICE["providerId"], events=20)
+    assert sent.targets == ["DynamoDB_20120810.Query"] * 2
