@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from connexion.exceptions import OAuthResponseProblem
 from connexion.security import SECURITY_HANDLERS, BearerSecurityHandler
 
 from core.errors import Unauthenticated
 from core.id_tokens import IdTokenVerifier
+
+TokenInfo = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 def security_map(verifier: IdTokenVerifier) -> dict[str, Any]:
@@ -26,5 +30,21 @@ def security_map(verifier: IdTokenVerifier) -> dict[str, Any]:
     class CognitoBearer(BearerSecurityHandler):
         def _resolve_func(self, security_scheme: dict[str, Any]) -> Any:  # noqa: ARG002
             return token_info
+
+        def check_bearer_token(self, token_info_func: TokenInfo) -> Any:
+            """Connexion's check, without its inspection of our function on every request.
+
+            Connexion's own inspects the function's signature on every request to see whether
+            it takes `request` or `required_scopes` (ours takes neither): about 4% of the app's
+            CPU on GET /me. The answers are the same: the claims, or a 401 problem.
+            """
+
+            async def check(_request: Any, token: str) -> dict[str, Any]:
+                claims = await token_info_func(token)
+                if claims is None:
+                    raise OAuthResponseProblem(detail="Provided token is not valid")
+                return claims
+
+            return check
 
     return {**SECURITY_HANDLERS, "bearer": CognitoBearer}
