@@ -63,15 +63,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @dataclass(frozen=True)
 class MotoStack:
-    """The moto child process and the settings that point the service at it."""
+    """The moto child process and the settings that point the service at it.
+
+    With a read cache (bench/dynamodb_cache.py), the settings point at the cache in front of
+    moto, and `cache_pid` is its process.
+    """
 
     settings: Settings
     pid: int
+    cache_pid: int | None = None
 
 
 @contextmanager
-def moto_stack() -> Iterator[MotoStack]:
-    """A provisioned, seeded moto server in a child process."""
+def moto_stack(read_cache: bool = False) -> Iterator[MotoStack]:
+    """A provisioned, seeded moto server in a child process, behind a read cache if asked."""
     for name, value in CREDENTIALS.items():
         os.environ.setdefault(name, value)
     port = free_port()
@@ -87,9 +92,38 @@ def moto_stack() -> Iterator[MotoStack]:
         settings = Settings(app_env="local", aws_endpoint_url=endpoint)
         settings = settings.model_copy(update=provision(settings).as_settings())
         seed_file(settings, DEMO_LICENSES)
-        yield MotoStack(settings, process.pid)
+        if not read_cache:
+            yield MotoStack(settings, process.pid)
+            return
+        with _read_cache(port) as (cache_url, cache_pid):
+            cached = settings.model_copy(update={"aws_endpoint_url": cache_url})
+            yield MotoStack(cached, process.pid, cache_pid)
     finally:
         _stop(process)
+
+
+@contextmanager
+def _read_cache(moto_port: int) -> Iterator[tuple[str, int]]:
+    """bench/dynamodb_cache.py in front of moto: its URL and process id."""
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bench.dynamodb_cache", str(port), str(moto_port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait(f"{url}/__cache__/stats", process)
+        yield url, process.pid
+    finally:
+        _stop(process)
+
+
+def cache_stats(stack: MotoStack) -> dict[str, dict[str, int]]:
+    """What the read cache received and forwarded to moto, by X-Amz-Target."""
+    url = f"{stack.settings.aws_endpoint_url}/__cache__/stats"
+    return httpx.get(url, timeout=10).json()  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -102,15 +136,17 @@ class AppServer:
     log_file: Path
 
 
-def server_env(stack: MotoStack, workdir: Path, **settings: str) -> dict[str, str]:
-    """The environment of a server process on the stack; keyword arguments are settings."""
+def server_env(
+    stack: MotoStack, workdir: Path, code: Path = ROOT, **settings: str
+) -> dict[str, str]:
+    """The environment of a server of the code in `code`; keyword arguments are settings."""
     aws = stack.settings
     names = {name.upper() for name in Settings.model_fields}
     env = {k: v for k, v in os.environ.items() if k.upper() not in names}
     env.update(CREDENTIALS)
     env.update(
         {
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(code),
             "APP_ENV": "local",
             "AWS_REGION": aws.aws_region,
             "AWS_ENDPOINT_URL": aws.aws_endpoint_url or "",
@@ -125,7 +161,8 @@ def server_env(stack: MotoStack, workdir: Path, **settings: str) -> dict[str, st
 
 
 def _log_config(path: Path) -> Path:
-    # As in production: the service's INFO lines are written (here to a file), wire logs not.
+    # As in production (core/logs.py): the service's INFO lines are written (here to a file);
+    # wire logs are not, nor uvicorn's access line, which the service's request line replaces.
     path.write_text(
         json.dumps(
             {
@@ -134,7 +171,11 @@ def _log_config(path: Path) -> Path:
                 "formatters": {"plain": {"format": LOG_FORMAT}},
                 "handlers": {"out": {"class": "logging.StreamHandler", "formatter": "plain"}},
                 "root": {"level": "INFO", "handlers": ["out"]},
-                "loggers": {"botocore": {"level": "INFO"}, "boto3": {"level": "INFO"}},
+                "loggers": {
+                    "botocore": {"level": "INFO"},
+                    "boto3": {"level": "INFO"},
+                    "uvicorn.access": {"level": "WARNING"},
+                },
             }
         )
     )
@@ -142,13 +183,15 @@ def _log_config(path: Path) -> Path:
 
 
 @contextmanager
-def app_server(name: str, target: str, env: dict[str, str], workdir: Path) -> Iterator[AppServer]:
-    """`uvicorn <target>` on a free loopback port (one worker process), until the block ends."""
+def app_server(
+    name: str, target: str, env: dict[str, str], workdir: Path, code: Path = ROOT
+) -> Iterator[AppServer]:
+    """`uvicorn <target>` of the code in `code` on a free loopback port (one worker process)."""
     port = free_port()
     log_config = _log_config(workdir / f"{name}-logging.json")
     command = ["uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--log-config", str(log_config), "--backlog", "4096"]
-    with _serve(name, command, env, workdir, port, 30) as server:
+    with _serve(name, command, env, workdir, port, 30, code) as server:
         yield server
 
 
@@ -167,14 +210,20 @@ def gunicorn_server(
 
 @contextmanager
 def _serve(
-    name: str, command: list[str], env: dict[str, str], workdir: Path, port: int, timeout: float
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    workdir: Path,
+    port: int,
+    timeout: float,
+    code: Path = ROOT,
 ) -> Iterator[AppServer]:
     """`python -m <command>` with its output in workdir/<name>.log, until it answers /health."""
     log_file = workdir / f"{name}.log"
     with log_file.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", *command],
-            cwd=ROOT,
+            cwd=code,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
