@@ -1,13 +1,17 @@
-"""Which IAM actions, on which resources, the service's AWS calls need: recorded with a hook.
+"""Which IAM actions, on which resources, the service's AWS calls need: recorded with hooks.
 
 Every botocore client created while the recorder runs gets a `before-parameter-build` handler,
 so clients made later inside the service (lazily, per thread) are recorded too, while clients a
-test made before are not. Calls become IAM terms: TransactWriteItems needs the item actions it
-contains (there is no IAM action of its own), a Query on an index needs the index's resource.
+test made before are not. The profile's direct DynamoDB calls (core/adapters/dynamo_json.py)
+build no botocore parameters: they are recorded from the signed request itself, at the same
+client's `before-send` hook (a call botocore made is recorded twice, to the same effect).
+Calls become IAM terms: TransactWriteItems needs the item actions it contains (there is no IAM
+action of its own), a Query on an index needs the index's resource.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -48,6 +52,18 @@ class AwsCallRecorder:
         for physical in self._physical_resources(params):
             self.grants_needed.add((action, self._resource(physical)))
 
+    def record_sent(self, request: Any, **_: Any) -> None:
+        """The before-send handler: a DynamoDB JSON request, by its target and body."""
+        target = request.headers.get("X-Amz-Target")
+        if target is None:
+            return
+        target = target.decode() if isinstance(target, bytes) else target
+        prefix, _, operation = target.partition(".")
+        if not prefix.startswith("DynamoDB_") or operation == "TransactWriteItems":
+            return  # transactions are recorded by their items, from botocore's parameters
+        for physical in self._physical_resources(json.loads(request.body)):
+            self.grants_needed.add((f"dynamodb:{operation}", self._resource(physical)))
+
     @staticmethod
     def _physical_resources(params: dict[str, Any]) -> list[str]:
         if "IndexName" in params:
@@ -75,6 +91,7 @@ def recording_aws_calls(
     def create_recorded_client(self: Any, *args: Any, **kwargs: Any) -> Any:
         client = create_client(self, *args, **kwargs)
         client.meta.events.register("before-parameter-build", recorder.record)
+        client.meta.events.register("before-send.dynamodb", recorder.record_sent)
         return client
 
     with monkeypatch.context() as patch:
