@@ -26,13 +26,3 @@ def checkout(revision: str) -> Path:
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(target, filter="data")
     return target
-
-
-def describe(revision: str) -> str:
-    """The revision's short hash and subject line."""
-    return subprocess.run(  # noqa: S603
-        ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s", revision],  # noqa: S607
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()

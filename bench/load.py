@@ -21,6 +21,7 @@ class Run:
     label: str
     endpoint: str
     seconds: float
+    round: int = 0
     ok: int = 0
     failed: int = 0
     latencies: list[float] = field(default_factory=list)
