@@ -53,6 +53,10 @@ def test_the_spec_and_swagger_ui_are_served(client):
     )
     assert ui.status_code == 200
     assert "swagger-ui" in ui.text
+    # And the UI's own files and its bare path, which Connexion's UI middleware alone serves
+    assert client.get("/v1/ui/swagger-ui.css").headers["content-type"].startswith("text/css")
+    bare = client.get("/v1/ui", follow_redirects=False)
+    assert (bare.status_code, bare.headers["location"]) == (307, "/v1/ui/")
 
 
 def test_a_body_over_16_kib_is_413_before_validation(client, aws):
