@@ -288,9 +288,9 @@ def _serve_moto(port: int) -> None:
     from gunicorn.app.base import BaseApplication
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from core.local.atomic_writes import make_dynamodb_writes_atomic
+    from core.local.moto_dynamodb import serialise_moto_dynamodb
 
-    make_dynamodb_writes_atomic()  # as in the embedded stack: moto's threads write one by one
+    serialise_moto_dynamodb()  # as in the embedded stack: one DynamoDB item call at a time
 
     class MotoOnGunicorn(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

@@ -11,7 +11,9 @@ The fixtures' contract (tests anywhere under tests/ may rely on it):
   tests/support/licenses.csv; yields `settings` updated with the table names and pool ids.
   While it is active, ANY boto3 client or resource the test builds itself, with no
   endpoint_url, reaches the same moto: the environment holds fake credentials, the region, and
-  no AWS_ENDPOINT_URL. Nothing of one test's AWS is visible to the next.
+  no AWS_ENDPOINT_URL. Nothing of one test's AWS is visible to the next. moto's DynamoDB
+  item calls run one at a time in every test process, as in the embedded stack
+  (core/local/moto_dynamodb.py): DynamoDB's atomicity, without moto's thread races.
 - `app`: `create_app(aws)`, a new Connexion app per test (its limiter counts, caches and
   services start fresh). Build another with `create_app(aws.model_copy(update=...))`.
 - `client`: the Connexion app's test client (never the inner Flask app's), new for each test.
@@ -58,6 +60,7 @@ import pytest
 from moto import mock_aws
 
 from core.config import Settings
+from core.local.moto_dynamodb import serialise_moto_dynamodb
 from tests.support.background import draining_client
 from tests.support.shared_aws import (
     SharedAws,
@@ -120,6 +123,13 @@ def _one_botocore_loader() -> Iterator[None]:
             botocore.session, "create_loader", functools.cache(botocore.loaders.create_loader)
         )
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _moto_dynamodb_one_call_at_a_time() -> None:
+    """moto's DynamoDB as the embedded stack runs it: one item call at a time, so that the
+    service's request and background threads meet DynamoDB's atomicity, not moto's races."""
+    serialise_moto_dynamodb()
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from core.adapters.dynamo_table import DynamoTable
 from core.adapters.licenses import DynamoLicenseStore
 from core.adapters.providers import DynamoProviderStore
 from core.config import Settings
-from core.local.atomic_writes import make_dynamodb_writes_atomic
 from core.local.bootstrap import Provisioned, bootstrap
+from core.local.moto_dynamodb import serialise_moto_dynamodb
 from core.local.seed import load_licenses, read_licenses
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def start_moto_stack(settings: Settings, stack_file: Path = STACK_FILE) -> MotoS
     # Make moto check TOTP codes for real, so the local journey proves MFA enrolment.
     os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-call access lines
-    make_dynamodb_writes_atomic()
+    serialise_moto_dynamodb()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -13,7 +13,6 @@ from prometheus_client import REGISTRY
 
 from core import emails
 from core.config import Settings
-from core.local.atomic_writes import make_dynamodb_writes_atomic
 from core.models import LicenseFacts, RequestOrigin
 from core.services.registration import RegistrationRequest, register_provider
 from core.wiring import Dependencies, build_services
@@ -27,9 +26,11 @@ INVITATION_SUBJECT = "Your provider account"
 
 
 @pytest.fixture
-def deps(aws: Settings, monkeypatch: pytest.MonkeyPatch) -> Dependencies:
-    """The real services on moto, whose DynamoDB writes are atomic as DynamoDB's are."""
-    make_dynamodb_writes_atomic(monkeypatch.setattr)
+def deps(aws: Settings) -> Dependencies:
+    """The real services on moto, whose DynamoDB writes are atomic as DynamoDB's are.
+
+    tests/conftest.py makes them so for the whole test process (core/local/moto_dynamodb.py).
+    """
     return build_services(aws)
 
 
