@@ -1,0 +1,27 @@
+"""An app as our server hands it requests: each stamped with the moment it arrived.
+
+The server's protocol (handlers/server.py) stamps every request before the app sees it, and
+floors count from that stamp. An app driven in-process (httpx's ASGITransport) gets no stamp,
+so its floors would count from the moment intake pacing let each request on, and a burst's
+requests admitted in later turns would answer later: a difference of admission order, not of
+outcome, which the server hides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from handlers.middleware import ARRIVED_AT, now
+
+
+def stamped_on_arrival(app: Any) -> Any:
+    """`app`, with each HTTP request stamped as it arrives, as the server stamps it."""
+
+    async def arriving(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "extensions": {**scope.get("extensions", {}), ARRIVED_AT: now()}}
+        await app(scope, receive, send)
+
+    return arriving
