@@ -80,42 +80,34 @@ def moto_stack(read_cache: bool = False) -> Iterator[MotoStack]:
     for name, value in CREDENTIALS.items():
         os.environ.setdefault(name, value)
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bench.stack", "moto", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        _wait(f"{endpoint}/moto-api/", process)
+    endpoint = f"http://127.0.0.1:{port}"
+    with _child(["bench.stack", "moto", str(port)], f"{endpoint}/moto-api/") as moto:
         settings = Settings(app_env="local", aws_endpoint_url=endpoint)
         settings = settings.model_copy(update=provision(settings).as_settings())
         seed_file(settings, DEMO_LICENSES)
         if not read_cache:
-            yield MotoStack(settings, process.pid)
+            yield MotoStack(settings, moto.pid)
             return
-        with _read_cache(port) as (cache_url, cache_pid):
+        cache_port = free_port()
+        cache_url = f"http://127.0.0.1:{cache_port}"
+        command = ["bench.dynamodb_cache", str(cache_port), str(port)]
+        with _child(command, f"{cache_url}/__cache__/stats") as cache:
             cached = settings.model_copy(update={"aws_endpoint_url": cache_url})
-            yield MotoStack(cached, process.pid, cache_pid)
-    finally:
-        _stop(process)
+            yield MotoStack(cached, moto.pid, cache.pid)
 
 
 @contextmanager
-def _read_cache(moto_port: int) -> Iterator[tuple[str, int]]:
-    """bench/dynamodb_cache.py in front of moto: its URL and process id."""
-    port = free_port()
+def _child(module_and_arguments: list[str], ready_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m <module> <arguments>` of this repository, once `ready_url` answers."""
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bench.dynamodb_cache", str(port), str(moto_port)],
+        [sys.executable, "-m", *module_and_arguments],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        url = f"http://127.0.0.1:{port}"
-        _wait(f"{url}/__cache__/stats", process)
-        yield url, process.pid
+        _wait(ready_url, process)
+        yield process
     finally:
         _stop(process)
 
