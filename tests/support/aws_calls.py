@@ -19,6 +19,8 @@ from typing import Any
 import botocore.client
 import pytest
 
+from tests.support.dynamodb_wire import target_of
+
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -54,10 +56,9 @@ class AwsCallRecorder:
 
     def record_sent(self, request: Any, **_: Any) -> None:
         """The before-send handler: a DynamoDB JSON request, by its target and body."""
-        target = request.headers.get("X-Amz-Target")
+        target = target_of(request)
         if target is None:
             return
-        target = target.decode() if isinstance(target, bytes) else target
         prefix, _, operation = target.partition(".")
         if not prefix.startswith("DynamoDB_") or operation == "TransactWriteItems":
             return  # transactions are recorded by their items, from botocore's parameters

@@ -16,6 +16,12 @@ from botocore.awsrequest import AWSResponse
 ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"
 
 
+def target_of(request: Any) -> str | None:
+    """A prepared request's X-Amz-Target ("DynamoDB_20120810.Query"), as text, if it has one."""
+    target = request.headers.get("X-Amz-Target")
+    return target.decode() if isinstance(target, bytes) else target
+
+
 class Sent:
     """The target of each DynamoDB request leaving a client; `answers` are given in moto's place."""
 
@@ -26,8 +32,7 @@ class Sent:
         events.register("before-send.dynamodb", self._before_send)
 
     def _before_send(self, request: Any, **_kwargs: Any) -> AWSResponse | None:
-        target = request.headers["X-Amz-Target"]
-        self.targets.append(target.decode() if isinstance(target, bytes) else target)
+        self.targets.append(target_of(request) or "")
         return self.answers.pop(0) if self.answers else None
 
 
@@ -46,9 +51,7 @@ def answer(status: int, body: dict[str, Any], crc32: int | None = None) -> AWSRe
     content = json.dumps(body).encode()
     checksum = zlib.crc32(content) & 0xFFFFFFFF if crc32 is None else crc32
     headers = {"x-amz-crc32": str(checksum), "x-amzn-requestid": "req-1"}
-    return AWSResponse(
-        "https://dynamodb.us-east-1.amazonaws.com/", status, headers, RawBody(content)
-    )
+    return AWSResponse(ENDPOINT, status, headers, RawBody(content))
 
 
 def throttled() -> AWSResponse:
