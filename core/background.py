@@ -91,20 +91,28 @@ class BoundedExecutor:
             self._threads.append(thread)
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            operation, work = cast("tuple[str, Work]", item)
-            try:
-                work()
-                BACKGROUND_WORK.labels(operation, "done").inc()
-            except Exception as error:  # noqa: BLE001 - one failure must not end the worker
-                # The type only: an AWS error's text can quote an email address.
-                log.error("background %s failed: %s", operation, type(error).__name__)  # noqa: TRY400
-                BACKGROUND_WORK.labels(operation, "failed").inc()
-            finally:
-                with self._idle:
-                    self._unfinished -= 1
-                    if not self._unfinished:
-                        self._idle.notify_all()
+        while self._run_one(self._queue.get()):
+            pass
+
+    def _run_one(self, item: object) -> bool:
+        """Run one piece of work; False on the stop signal.
+
+        One call per piece, so that nothing of it (the request's context, its body) stays
+        referenced from the thread while it waits for the next.
+        """
+        if item is _STOP:
+            return False
+        operation, work = cast("tuple[str, Work]", item)
+        try:
+            work()
+            BACKGROUND_WORK.labels(operation, "done").inc()
+        except Exception as error:  # noqa: BLE001 - one failure must not end the worker
+            # The type only: an AWS error's text can quote an email address.
+            log.error("background %s failed: %s", operation, type(error).__name__)  # noqa: TRY400
+            BACKGROUND_WORK.labels(operation, "failed").inc()
+        finally:
+            with self._idle:
+                self._unfinished -= 1
+                if not self._unfinished:
+                    self._idle.notify_all()
+        return True

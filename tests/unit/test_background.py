@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import gc
 import threading
+import time
+import weakref
 from dataclasses import replace
 
 import pytest
@@ -23,6 +28,8 @@ from tests.support.fakes import FakeRecaptcha, RecordingMailer
 from tests.unit.conftest import ALICE_EMAIL, ALICE_PASSWORD, facts_of
 
 WAIT = 5.0
+# Stands in for Flask's context variables: work is queued from inside a request.
+CURRENT_REQUEST: contextvars.ContextVar[object] = contextvars.ContextVar("current_request")
 
 
 def registration(token: str = "ok", **changes: object) -> RegistrationRequest:
@@ -109,6 +116,40 @@ def test_failed_work_is_logged_without_its_text_and_the_worker_goes_on(
     assert done == [1]
     lines = [r.getMessage() for r in caplog.records if r.name == "core.background"]
     assert lines == ["background test failed: UpstreamUnavailable"]
+
+
+class Request:
+    """Stands in for the request that queued work (its body may hold a password)."""
+
+
+def handle(request: Request) -> None:
+    """Work on behalf of a request: here, nothing."""
+
+
+def released(reference: weakref.ref[Request]) -> bool:
+    """Whether the object is gone, once nothing holds it (collected; polled: a wait, not a
+    timing check, since the worker lets go just after it reports the work finished)."""
+    deadline = time.monotonic() + WAIT
+    while reference() is not None and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.01)
+    return reference() is None
+
+
+def test_finished_work_keeps_nothing_of_its_request_alive(background: BoundedExecutor) -> None:
+    # Given work that holds its request, queued from the request's context
+    request = Request()
+    reference = weakref.ref(request)
+    token = CURRENT_REQUEST.set(request)
+    try:
+        assert background.submit("test", functools.partial(handle, request))
+    finally:
+        CURRENT_REQUEST.reset(token)
+    del request
+    # When the work has finished and the thread waits for more
+    assert background.wait_idle(WAIT)
+    # Then neither the work nor the context it ran in is still held by the idle thread
+    assert released(reference)
 
 
 def test_shutdown_lets_queued_work_finish_and_refuses_new_work() -> None:
