@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import yaml
 from a2wsgi import WSGIMiddleware
 from connexion import FlaskApp
 from connexion.middleware import MiddlewarePosition
@@ -37,7 +36,13 @@ from handlers.observability import (
     OperationContextMiddleware,
     RequestContextMiddleware,
 )
-from handlers.spec_extensions import IP_LIMIT, body_operations, by_operation, floors_from_spec
+from handlers.spec_extensions import (
+    IP_LIMIT,
+    body_operations,
+    by_operation,
+    floors_from_spec,
+    load_spec,
+)
 from handlers.validation import VALIDATORS
 from handlers.web_pages import WebPagesMiddleware, missing_vendor_files
 
@@ -60,7 +65,7 @@ def create_app(
     """
     settings = settings or Settings()
     dependencies = dependencies or build_services(settings, **overrides)
-    spec = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text())
+    spec = load_spec(SPEC_DIR / SPEC_FILE)
 
     limiter = build_limiter(settings)
     limits = limits_by_operation(settings, by_operation(spec, IP_LIMIT, HANDLERS_PACKAGE))
@@ -70,7 +75,7 @@ def create_app(
         app.app.wsgi_app, workers=settings.worker_threads
     )
     app.add_api(
-        SPEC_FILE,
+        load_spec(SPEC_DIR / SPEC_FILE),  # a copy of its own: Connexion may change what it gets
         resolver=RelativeResolver(
             HANDLERS_PACKAGE, function_resolver=limited_function_resolver(limiter, limits)
         ),
