@@ -37,7 +37,9 @@ Speed, without changing what a test sees:
   once per test.
 - Every botocore session of the test process shares one data loader (`_one_botocore_loader`),
   so the JSON service models and endpoint rules are parsed once per process, not once per
-  client of every app; the clients, sessions and their event hooks stay per app.
+  client of every app; the clients, sessions and their event hooks stay per app. Likewise
+  moto's user pools share the one signing key moto ships, parsed once per process, and every
+  app of a process reads the OpenAPI document parsed once (handlers/spec_extensions.py).
 - `make test` runs the suite on pytest-xdist workers (`-n auto --dist loadgroup`): a test may
   run on any worker, in any order, beside a test of another worker, so it must not depend on
   another test having run, nor use a fixed port or a shared file (use `tmp_path` and free
@@ -61,7 +63,9 @@ from moto import mock_aws
 
 from core.config import Settings
 from core.local.moto_dynamodb import serialise_moto_dynamodb
-from tests.support.background import draining_client
+from handlers.context import EXTENSION_KEY
+from tests.support.background import DRAIN_SECONDS, draining_client
+from tests.support.moto_user_pool_key import parse_user_pool_key_once
 from tests.support.shared_aws import (
     SharedAws,
     in_shared_module,
@@ -74,16 +78,18 @@ from tests.support.shared_aws import (
 pytest_plugins = ["tests.support.log_capture"]
 
 TESTS = Path(__file__).resolve().parent
-# Paths (under tests/) whose tests run together, one after another, on one xdist worker.
+# Paths (under tests/) whose tests run together, one after another, on one xdist worker;
+# "{module}" in a group's name makes one group of each module under the path.
 XDIST_GROUPS = {
     # Upper bounds on response times measured in this process: they never overlap each other.
     "api/test_response_floors.py": "timed-in-process",
     "reliability/test_enumeration.py": "timed-in-process",
-    # Real server processes: each module's started once, not once per worker, and one module
-    # after another, so that no server's start-up (30 s allowed) competes with another's.
-    "e2e": "servers",
-    "multi_instance": "servers",
-    "reliability/test_timing_under_load.py": "servers",
+    # Real server processes: a module's tests share one worker, so that its server starts once,
+    # not once per worker. Two modules' servers may run at once, one per worker: a start-up
+    # takes a few seconds of the 30 s allowed, and what they time are floors (lower bounds).
+    "e2e": "servers:{module}",
+    "multi_instance": "servers:{module}",
+    "reliability/test_timing_under_load.py": "servers:{module}",
     # Writes docs/RELIABILITY.md only when every cell ran in the same process.
     "reliability/test_fault_matrix.py": "fault-matrix",
 }
@@ -97,7 +103,7 @@ def xdist_group_of(path: Path) -> str | None:
         return None
     for prefix, group in XDIST_GROUPS.items():
         if relative == prefix or relative.startswith(f"{prefix}/"):
-            return group
+            return group.format(module=relative)
     return None
 
 
@@ -122,6 +128,15 @@ def _one_botocore_loader() -> Iterator[None]:
         patch.setattr(
             botocore.session, "create_loader", functools.cache(botocore.loaders.create_loader)
         )
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _moto_user_pool_key_parsed_once() -> Iterator[None]:
+    """moto's one packaged signing key, parsed for the process's first user pool, not for each
+    (tests/support/moto_user_pool_key.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        parse_user_pool_key_once(patch)
         yield
 
 
@@ -178,10 +193,14 @@ def aws(
 def app(request: pytest.FixtureRequest, aws: Settings):  # noqa: ANN201 - the Connexion app
     """The Connexion app wired to moto (the module's shared app in a `shared_aws` module)."""
     if shares_aws(request.node):
-        return request.getfixturevalue("shared_aws_stack").app
+        yield request.getfixturevalue("shared_aws_stack").app
+        return
     from handlers.app import create_app
 
-    return create_app(aws)
+    built = create_app(aws)
+    yield built
+    # Its background threads end with it, as at a server's exit, rather than idle to the end.
+    assert built.app.extensions[EXTENSION_KEY].background.shutdown(DRAIN_SECONDS)
 
 
 @pytest.fixture
