@@ -65,7 +65,7 @@ async def closed_loop(
     """`concurrency` connections for `warmup` + `seconds`; only the last `seconds` count."""
     parts = urlsplit(url)
     wire = request_bytes(url, headers)
-    run = Run(url, urlsplit(url).path, seconds)
+    run = Run(url, parts.path, seconds)
     start = time.monotonic()
     measure_from, stop_at = start + warmup, start + warmup + seconds
 

@@ -93,7 +93,7 @@ class IntakePacer:
 
     def _next_turn(self) -> None:
         now = self._clock()
-        if self._admitted:
+        if self._admitted and not self._fixed:
             self._learn((now - self._turn_started) / self._admitted)
         self._next_turn_due = False
         self._admitted = 0
@@ -112,7 +112,7 @@ class IntakePacer:
             self._cost = seconds_per_request
         else:
             self._cost += NEWEST_TURN_WEIGHT * (seconds_per_request - self._cost)
-        if not self._fixed and self._cost > 0:
+        if self._cost > 0:
             fits = int(self._budget / self._cost)
             self._per_turn = max(1, min(MAX_PER_TURN, fits))
 
