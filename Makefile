@@ -70,10 +70,11 @@ web-deps: $(WEB_STAMP)
 screens: $(STAMP) $(WEB_STAMP) browser
 	SCREENS_DIR=$(CURDIR)/docs/screens $(BIN)/pytest -p no:xdist tests/e2e/test_browser_journey.py
 
-## Floors under a 500-request burst, and /me throughput against /health (not part of test)
+## Floors under a 500-request burst, /me throughput against /health, and the stack's own floor (not part of test)
 bench: $(STAMP)
 	$(BIN)/python -m bench.floor_burst
 	$(BIN)/python -m bench.throughput
+	$(BIN)/python -m bench.stack_floor
 
 ## Schemathesis with ~1,000 examples per operation and the stateful phase
 fuzz: $(STAMP)
