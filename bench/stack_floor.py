@@ -14,8 +14,8 @@ Three uvicorn processes, started alike, under the same closed loop as bench/thro
 
 The two stand-ins answer with the service's own /me body, fetched once. In each round the
 three run one after another, each round starting one further along, so the machine's drift
-favours none. Prints every run, then the medians of app CPU per request and the service's
-share above the Connexion floor, round by round.
+favours none. Prints every run, the medians of app CPU per request, and the service's share
+above the Connexion floor (the median of the rounds' differences).
 """
 
 from __future__ import annotations
