@@ -158,8 +158,11 @@ def _asset_file(name: str) -> Path | None:
         vendored = VENDOR_FILES.get(name.removeprefix("vendor/"))
         return vendored if vendored is not None and vendored.is_file() else None
     assets = (WEB_DIR / "assets").resolve()
-    candidate = (assets / name).resolve()
-    known = candidate.suffix in MEDIA_TYPES
-    if known and candidate.is_relative_to(assets) and candidate.is_file():
-        return candidate
+    try:
+        candidate = (assets / name).resolve()
+        known = candidate.suffix in MEDIA_TYPES
+        if known and candidate.is_relative_to(assets) and candidate.is_file():
+            return candidate
+    except (ValueError, OSError):  # a NUL byte, a name too long: no such file either way
+        return None
     return None

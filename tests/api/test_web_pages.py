@@ -61,6 +61,9 @@ def test_the_qr_encoder_comes_from_the_installed_npm_package(client):
         "/assets/../layout.html",
         "/assets/vendor/axe.min.js",
         "/assets/js/missing.js",
+        "/assets/a%00.css",  # a NUL byte, which the file system refuses outright
+        "/assets/" + "a" * 300 + ".css",  # a name longer than the file system allows
+        "/assets/" + "a" * 300 + "/x.css",
         "/register/",
         "/",
     ],
@@ -69,6 +72,8 @@ def test_nothing_outside_the_pages_and_their_assets_is_served(client, path):
     answer = client.get(path)
 
     assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["status"] == 404
     assert "content-security-policy" not in answer.headers
 
 
