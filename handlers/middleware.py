@@ -23,9 +23,11 @@ from handlers.errors import (
 ROUTING = "connexion_routing"
 # Where the floor layer leaves, in scope["extensions"], the seconds spent before the floor.
 WORK_SECONDS = "provider_accounts.work_seconds"
-# Where our server protocol leaves, in scope["extensions"], the event-loop time at which it
-# handed the request to the application (handlers/server.py).
+# Where our server protocol leaves, in scope["extensions"], the time (see `now`) at which it
+# handed the request to the application, and the time the request's last byte came in
+# (handlers/server.py).
 ARRIVED_AT = "provider_accounts.arrived_at"
+COMPLETED_AT = "provider_accounts.completed_at"
 
 
 class HttpMiddleware:
@@ -65,13 +67,27 @@ def arrived_at(scope: Scope) -> float:
     return stamp if isinstance(stamp, float) else now()
 
 
+def floor_start(scope: Scope, arrived: float, body_read_at: float | None) -> float:
+    """When a request's floor starts: once the request is all in, headers and body.
+
+    A client that sends its headers, waits out the floor and only then sends the body must
+    still wait the whole floor for its answer. The server's stamp of the request's last byte
+    is precise; without it (another server), the moment the application read the body's end
+    stands in. An answer sent before the body was in counts from the arrival.
+    """
+    completed = scope.get("extensions", {}).get(COMPLETED_AT)
+    if not isinstance(completed, float):
+        completed = body_read_at
+    return max(arrived, completed) if completed is not None else arrived
+
+
 def operation_id(scope: Scope) -> str | None:
     """The operationId Connexion's routing resolved for this request, once it has."""
     return scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")  # type: ignore[no-any-return]
 
 
 class ResponseFloorMiddleware(HttpMiddleware):
-    """Holds each response of an operation until its floor (seconds since arrival) has passed.
+    """Holds each response of an operation until its floor has passed (`floor_start`).
 
     A floor makes every outcome of an operation take the same time, so timing cannot tell
     them apart. The wait is an asyncio sleep on the event loop: a request waiting out its
@@ -91,14 +107,23 @@ class ResponseFloorMiddleware(HttpMiddleware):
         # scope has none, and without this line no floor was ever applied in a real server.
         scope.setdefault("extensions", {})
         arrived = arrived_at(scope)
+        body_read_at: float | None = None
+
+        async def receive_noting_the_end() -> Message:
+            nonlocal body_read_at
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body_read_at = now()
+            return message
 
         async def send_after_floor(message: Message) -> None:
             if message["type"] == "http.response.start":
                 operation = operation_id(scope)
                 ready = now()
                 floor = self.floors.get(operation or "", 0.0) if self.enabled else 0.0
+                start = floor_start(scope, arrived, body_read_at)
                 # A timer may wake a little early: wait again until the floor has truly passed.
-                while (remaining := arrived + floor - now()) > 0:
+                while (remaining := start + floor - now()) > 0:
                     await asyncio.sleep(remaining)
                 label = operation or "unrouted"
                 # The request log reports this too: CloudWatch alarms on latency without floors.
@@ -107,7 +132,7 @@ class ResponseFloorMiddleware(HttpMiddleware):
                 REQUEST_SECONDS.labels(label, "included").observe(now() - arrived)
             await send(message)
 
-        await self.app(scope, receive, send_after_floor)
+        await self.app(scope, receive_noting_the_end, send_after_floor)
 
 
 class SecurityHeadersMiddleware(HttpMiddleware):

@@ -6,9 +6,11 @@ like every other error of the API, not uvicorn's text/plain.
 uvicorn never times out a request that is still arriving: a client sending one byte of its
 headers (or body) every few seconds, or a connection that never sends anything, is held
 forever. Our protocol gives each request a deadline from its first byte (or from the
-connection's opening) until its body is complete, then closes the connection. Between
-requests, uvicorn's keep-alive timeout closes idle connections. It also stamps the moment each
-request is handed to the application, which is where its response floor starts.
+connection's opening) until its body is complete, then closes the connection; a request sent
+behind another (pipelined) has its own, from its first byte. Between requests, uvicorn's
+keep-alive timeout closes idle connections. It also stamps the moment each request is handed
+to the application and the moment its last byte came in: its response floor starts at the
+later of the two.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from uvicorn.protocols.http.httptools_impl import (
 from core.config import Settings
 from core.errors import Overloaded
 from handlers.errors import problem_for, send_problem
-from handlers.middleware import ARRIVED_AT, now
+from handlers.middleware import ARRIVED_AT, COMPLETED_AT, now
 
 
 class ReadDeadlineProtocol(HttpToolsProtocol):
@@ -44,15 +46,15 @@ class ReadDeadlineProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._start_deadline()
 
-    def data_received(self, data: bytes) -> None:
-        """Bytes of a new request (after a response) start its deadline."""
-        if self.cycle is not None and self.cycle.response_complete:
-            self._start_deadline()
-        super().data_received(data)
+    def on_message_begin(self) -> None:
+        """A request's first byte starts its deadline, even while an earlier one is answered."""
+        self._start_deadline()
+        super().on_message_begin()
 
     def on_message_complete(self) -> None:
         """The whole request is in: what follows is the application's time, not the client's."""
         self._stop_deadline()
+        self.scope.setdefault("extensions", {})[COMPLETED_AT] = now()
         super().on_message_complete()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:

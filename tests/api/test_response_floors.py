@@ -128,15 +128,16 @@ def test_the_request_log_tells_the_work_from_the_floor(aws, caplog):
 
 
 def test_the_floor_counts_from_when_the_server_took_the_request_in(aws):
-    # Given the app with floors on, behind a server that took the request in 1.5 s ago (as
-    # under a burst, when the event loop reaches a request's first step late)
-    from handlers.middleware import ARRIVED_AT, now
+    # Given the app with floors on, behind a server that took the request in, body and all,
+    # 1.5 s ago (as under a burst, when the event loop reaches a request's first step late)
+    from handlers.middleware import ARRIVED_AT, COMPLETED_AT, now
 
     app = floored_app(aws)
 
     async def taken_in_earlier(scope, receive, send):  # noqa: ANN001, ANN202
         arrived = now() - 1.5
-        await app({**scope, "extensions": {ARRIVED_AT: arrived}}, receive, send)
+        stamps = {ARRIVED_AT: arrived, COMPLETED_AT: arrived}
+        await app({**scope, "extensions": stamps}, receive, send)
 
     async def scenario():  # noqa: ANN202
         transport = httpx.ASGITransport(app=taken_in_earlier)

@@ -115,6 +115,38 @@ def test_two_content_type_headers_are_refused_before_validation(server: Server) 
     }
 
 
+def test_a_body_sent_after_the_floor_has_passed_still_waits_the_whole_floor(
+    server: Server,
+) -> None:
+    # Given a verifyRecovery (3 s floor) whose headers come 1.5 s before its body
+    body = json.dumps(
+        {
+            "compact": "aslp",
+            "providerId": ALICE["providerId"],
+            "recoveryToken": "a" * 22 + "." + "b" * 43,
+            "recaptchaToken": "ok",
+        }
+    ).encode()
+    head = (
+        b"POST /v1/provider-users/verifyRecovery HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+    )
+    with connect(server) as connection:
+        connection.sendall(head)
+        time.sleep(1.5)
+        # When the body comes
+        connection.sendall(body)
+        sent = time.monotonic()
+        answer = connection.recv(65536)
+        waited = time.monotonic() - sent
+
+    # Then the answer (the link is not valid) comes only once the floor has passed since
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert waited >= 3.0
+
+
 @pytest.mark.parametrize(
     "head",
     [

@@ -1,36 +1,55 @@
-"""How the service is served: arrival stamps per request, a frozen startup heap."""
+"""How the service is served: arrival stamps per request, read deadlines, a frozen heap."""
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import uvicorn
 
-from handlers.middleware import ARRIVED_AT, now
+from handlers.middleware import ARRIVED_AT, COMPLETED_AT, now
 from handlers.server import read_deadline_protocol
 from tests.e2e.conftest import free_port, server_environment
 
 
 async def echo_arrival(scope, receive, send) -> None:  # noqa: ANN001
-    """Answers with the stamp the server left and the time the application started on it."""
+    """Reads the body; answers with the server's stamps and when the application started."""
     if scope["type"] != "http":
         return
     started = now()
-    body = json.dumps({"arrived": scope.get("extensions", {}).get(ARRIVED_AT), "started": started})
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": body.encode()})
+    while (await receive()).get("more_body"):
+        pass
+    stamps = scope.get("extensions", {})
+    body = json.dumps(
+        {
+            "arrived": stamps.get(ARRIVED_AT),
+            "completed": stamps.get(COMPLETED_AT),
+            "started": started,
+        }
+    ).encode()
+    length = (b"content-length", str(len(body)).encode())
+    await send({"type": "http.response.start", "status": 200, "headers": [length]})
+    await send({"type": "http.response.body", "body": body})
 
 
-def test_each_request_carries_when_the_server_took_it_in() -> None:
-    # Given uvicorn with the service's protocol in front of an app that echoes the stamp
+@contextmanager
+def serving(read_timeout: float = 5, keep_alive: float = 5) -> Iterator[int]:
+    """uvicorn with the service's protocol in front of echo_arrival; yields its port."""
     port = free_port()
     config = uvicorn.Config(
-        echo_arrival, port=port, http=read_deadline_protocol(5), lifespan="off", log_level="error"
+        echo_arrival,
+        port=port,
+        http=read_deadline_protocol(read_timeout),
+        timeout_keep_alive=keep_alive,
+        lifespan="off",
+        log_level="error",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -39,18 +58,54 @@ def test_each_request_carries_when_the_server_took_it_in() -> None:
         deadline = time.monotonic() + 10
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.02)
-
-        # When two requests come over one kept-alive connection
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-            answers = [client.get("/").json() for _ in range(2)]
+        yield port
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_each_request_carries_when_the_server_took_it_in() -> None:
+    # Given uvicorn with the service's protocol in front of an app that echoes the stamp
+    # When two requests come over one kept-alive connection
+    with serving() as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        answers = [client.get("/").json() for _ in range(2)]
 
     # Then each has its own stamp, taken before the application started on it
     assert all(isinstance(a["arrived"], float) for a in answers)
     assert all(0 <= a["started"] - a["arrived"] < 1 for a in answers)
     assert answers[0]["arrived"] < answers[1]["arrived"]
+
+
+def test_a_request_carries_when_its_last_byte_came_in() -> None:
+    # Given a client that sends its headers, then its body 0.6 s later
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"
+    with serving() as port, socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(head)
+        time.sleep(0.6)
+        client.sendall(b"{}")
+        answer = json.loads(client.recv(65536).partition(b"\r\n\r\n")[2])
+
+    # Then the request was handed on at its headers and completed with its body
+    assert 0.6 <= answer["completed"] - answer["arrived"] < 3
+
+
+def test_a_half_sent_request_behind_another_is_cut_off_at_its_read_deadline() -> None:
+    # Given a one-second read deadline and a much longer keep-alive
+    with (
+        serving(read_timeout=1, keep_alive=30) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=10) as client,
+    ):
+        # When a whole request and the start of a second one come in one write
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HT")
+        started = time.monotonic()
+        assert client.recv(65536).startswith(b"HTTP/1.1 200")
+        # and the client then goes quiet
+        while client.recv(65536):
+            pass
+        waited = time.monotonic() - started
+
+    # Then the connection closes at the second request's read deadline, not at keep-alive's
+    assert 0.8 <= waited < 5
 
 
 def test_the_served_app_leaves_its_startup_objects_out_of_garbage_collection() -> None:
