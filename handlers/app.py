@@ -26,6 +26,7 @@ from handlers.limits import (
 )
 from handlers.middleware import (
     BodySizeLimitMiddleware,
+    LastResortMiddleware,
     ProblemCORSMiddleware,
     RequestGuardMiddleware,
     ResponseFloorMiddleware,
@@ -97,7 +98,8 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
     """Our ASGI middlewares, outermost first, all inside Connexion's server-error layer.
 
     Each is inserted just before Connexion's exception layer, so the first added wraps the
-    rest: security headers, request ids and CORS reach every response; the reference pages
+    rest: security headers, request ids and CORS reach every response; what an inner one of
+    ours raises is answered by the last resort, inside the first two; the reference pages
     (when on) are answered right after the request id, before anything of the API; liveness answers
     before any request thread is involved, and before intake pacing makes a burst wait its
     turn; floors apply to error answers too; the size limit
@@ -106,6 +108,7 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
     """
     app.add_middleware(SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(LastResortMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     if settings.web_pages_enabled:
         if missing := missing_vendor_files():
             log.error("reference pages lack %s: run `make web-deps`", ", ".join(missing))

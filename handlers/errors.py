@@ -119,14 +119,10 @@ def entry_for(error: BaseException) -> Entry:
     return next(ERRORS[cls] for cls in type(error).__mro__ if cls in ERRORS)
 
 
-def problem_for(error: BaseException) -> Problem:
-    """The one problem+json rendering of any error; logs server errors, never client ones.
-
-    `message` repeats `detail` for clients (CompactConnect's frontend) that read only that.
-    """
+def record(error: BaseException) -> int:
+    """Log the error as its answer's status says (server errors counted too); that status."""
     entry = entry_for(error)
     status = entry.status or int(getattr(error, "status_code", 500))
-    detail = entry.detail or _detail(error, status)
     if status >= 500:
         SERVER_ERRORS.labels(type(error).__name__).inc()
         # A ServiceError's cause can quote an email address (aws_call already logged its
@@ -135,6 +131,17 @@ def problem_for(error: BaseException) -> Problem:
         log.error("request failed: %s", type(error).__name__, exc_info=traceback)
     else:
         log.info("client problem %d: %s", status, type(error).__name__)
+    return status
+
+
+def problem_for(error: BaseException) -> Problem:
+    """The one problem+json rendering of any error; logs server errors, never client ones.
+
+    `message` repeats `detail` for clients (CompactConnect's frontend) that read only that.
+    """
+    entry = entry_for(error)
+    status = record(error)
+    detail = entry.detail or _detail(error, status)
     body = {
         "type": "about:blank",
         "title": _title(error, status),

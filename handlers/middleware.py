@@ -17,6 +17,7 @@ from handlers.errors import (
     LengthRequired,
     UnsupportedMediaType,
     problem_for,
+    record,
     send_problem,
 )
 
@@ -133,6 +134,35 @@ class ResponseFloorMiddleware(HttpMiddleware):
             await send(message)
 
         await self.app(scope, receive_noting_the_end, send_after_floor)
+
+
+class LastResortMiddleware(HttpMiddleware):
+    """An exception no inner layer answered becomes the error table's 500 problem+json.
+
+    Connexion's exception layer answers for everything inside it; what our own middlewares
+    around it raise would reach Starlette's outermost error layer, which fails on Connexion's
+    async handler and left uvicorn's text/plain 500, neither logged as ours nor counted. This
+    layer sits inside the security headers and the request id, so its 500 carries both.
+    """
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request."""
+        started = False
+
+        async def send_noting_the_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_the_start)
+        except Exception as error:  # noqa: BLE001 - the last resort: whatever it is, answer
+            if not started:
+                await send_problem(send, error)
+                return
+            # Too late for another answer: logged and counted, and uvicorn closes the
+            # connection on the unfinished one.
+            record(error)
 
 
 class SecurityHeadersMiddleware(HttpMiddleware):
