@@ -30,8 +30,9 @@ class RecoveryNotYetUsable(InvalidRecoveryLink):
 
     default_message = "This recovery link does not work yet"
 
-    def __init__(self, usable_from: str | None = None) -> None:
+    def __init__(self, usable_from: str | None = None, retry_after: int = 1) -> None:
         super().__init__(f"This recovery link works from {usable_from}" if usable_from else None)
+        self.retry_after = retry_after  # seconds until it works
 
 
 class RateLimited(ServiceError):

@@ -88,6 +88,7 @@ class Entry:
 
 ERRORS: dict[type[BaseException], Entry] = {
     errors.InvalidRecoveryLink: Entry(400),
+    errors.RecoveryNotYetUsable: Entry(400, headers=_retry_after),  # only the holder sees it
     errors.Unauthenticated: Entry(401, headers=_bearer_challenge),
     OAuthProblem: Entry(401, headers=_bearer_challenge),  # Connexion's own missing-token 401
     errors.RecaptchaFailed: Entry(403),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -258,7 +259,8 @@ def verify_recovery(request: VerifyRequest, deps: RecoveryDeps) -> None:
     if pending.usable_from is not None and deps.clock() < pending.usable_from:
         # Only the link's holder gets here, and the email told them the same time already.
         record_outcome(VERIFY, "cooling_down", compact, provider_id)
-        raise RecoveryNotYetUsable(exact_time(pending.usable_from))
+        wait = math.ceil((pending.usable_from - deps.clock()).total_seconds())
+        raise RecoveryNotYetUsable(exact_time(pending.usable_from), retry_after=max(1, wait))
     _recreate_account(provider, deps, request.origin)
     record_outcome(VERIFY, "completed", compact, provider_id)
 

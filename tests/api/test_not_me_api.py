@@ -394,9 +394,10 @@ def test_a_cooldown_delays_the_link_and_me_shows_the_pending_recovery(
         in mail.text
     )
     verify = {**link_params(mail, "verify"), "recaptchaToken": "ok"}
-    # When the link is used a second before then, it is refused with that time
-    api.clock.move_to(usable - timedelta(seconds=1))
+    # When the link is used 90 seconds before then, it is refused with that time and the wait
+    api.clock.move_to(usable - timedelta(seconds=90))
     answer = api.post("verifyRecovery", verify)
+    assert answer.headers["retry-after"] == "90"
     assert (answer.status_code, answer.json()) == (
         400,
         {

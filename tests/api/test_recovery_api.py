@@ -358,6 +358,8 @@ def assert_problem(answer: Any, status: int, body: dict[str, Any]) -> None:
     assert answer.status_code == status
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json() == body
+    if status == 400:  # only the genuine link under a cool-down says when to retry
+        assert "retry-after" not in answer.headers
 
 
 def assert_alice_unchanged(api: Api, token_hash: str | None, mails_before: int) -> None:

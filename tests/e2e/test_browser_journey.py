@@ -7,6 +7,7 @@ about ten seconds of this test.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from tests.e2e.conftest import Server
 from tests.support.browser import CHROMIUM, capture
@@ -330,6 +331,52 @@ def test_a_used_or_broken_link_says_to_start_again(server: Server, page: Page) -
     )
     expect(page.get_by_role("button", name="Reset my account")).to_be_hidden()
     capture(page, "verify-incomplete")
+
+
+def test_a_link_under_its_cool_down_says_from_when_it_works(server: Server, page: Page) -> None:
+    """The verify page given the API's cool-down answer: the time, the wait, the button back."""
+    page.set_default_timeout(ANSWER_TIMEOUT_MS)
+    detail = "This recovery link works from 2026-12-04 09:30:00 UTC"
+    sent: list[str] = []
+
+    def not_yet(route: Route) -> None:
+        # The spec's answer to the genuine link before its cool-down ends (the API side:
+        # tests/api/test_not_me_api.py), here 2 seconds before
+        sent.append(route.request.post_data or "")
+        route.fulfill(
+            status=400,
+            headers={"Retry-After": "2", "Content-Type": "application/problem+json"},
+            body=json.dumps(
+                {"type": "about:blank", "title": "Bad Request", "status": 400}
+                | {"detail": detail, "message": detail}
+            ),
+        )
+
+    page.route("**/v1/provider-users/verifyRecovery", not_yet)
+    page.goto(
+        f"{server.origin}/account-recovery/verify#compact=aslp"
+        "&providerId=0f8d2b6e-3c1a-4f5e-9b7d-2a6c8e4f1b3d&recoveryToken=held.link"
+    )
+    button = page.get_by_role("button", name="Reset my account")
+
+    # When the button is pressed during the cool-down
+    button.click()
+
+    # Then the page says from when the link works, that it is not used up, and when to retry
+    expect(status(page)).to_have_text(
+        f"{detail}. It is not used up: press the button again in 2 seconds. If you close this "
+        "page, open the link from the email again then.",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    expect(button).to_be_disabled()
+    # And once the wait is over the same link can be sent again
+    expect(button).to_be_enabled(timeout=10_000)
+    button.click()
+    for _ in range(100):
+        if len(sent) == 2:
+            break
+        page.wait_for_timeout(100)
+    assert [json.loads(body)["recoveryToken"] for body in sent] == ["held.link", "held.link"]
 
 
 def test_pages_have_their_own_policy_and_the_api_keeps_its_headers(server: Server) -> None:

@@ -27,7 +27,8 @@ export function takeLinkParams(names) {
  * `body(params)` to `path` and explains the answer with the page's `messages`: done and
  * nextText/nextHref (200), invalid and restartText/restartHref (400, or an incomplete link).
  * The parameters live in memory only, so after 403, 429 and 5xx answers the button can be
- * pressed again (after Retry-After for 429).
+ * pressed again (after Retry-After for 429, and for a 400 with Retry-After: the genuine link
+ * under its cool-down, which says from when it works).
  */
 export function confirmLinkOnPress(button, { names, path, body, messages }) {
   let params = null;
@@ -65,6 +66,11 @@ function explain(answer, button, messages) {
   if (answer.status === 200) {
     button.hidden = true;
     sayWithLink(messages.done, messages.nextText, messages.nextHref, "ok");
+  } else if (answer.status === 400 && answer.retryAfter) {
+    const seconds = Number.parseInt(answer.retryAfter, 10) || 60;
+    const when = typeof answer.body?.detail === "string" ? answer.body.detail : "This link does not work yet";
+    say(`${when}. It is not used up: press the button again in ${waitText(seconds)}. If you close this page, open the link from the email again then.`, "error");
+    window.setTimeout(() => setBusy(button, false), Math.min(seconds * 1000, MAX_TIMER_MS));
   } else if (answer.status === 400) {
     button.hidden = true;
     sayWithLink(messages.invalid, messages.restartText, messages.restartHref, "error");
@@ -77,6 +83,8 @@ function explain(answer, button, messages) {
     say(RETRY_TEXT[answer.status] ?? RETRY_TEXT.server, "error");
   }
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once past this (about 24.8 days)
 
 const RETRY_TEXT = {
   403: "The security check did not pass. Press the button to try again.",

@@ -44,10 +44,11 @@ export function invalidFields(form) {
   return invalid.map((field) => field.labels[0]?.textContent ?? field.name);
 }
 
-/** "2 minutes" or "30 seconds" for a Retry-After value in seconds. */
+/** "30 seconds", "2 minutes" or "24 hours" for a Retry-After value in seconds. */
 export function waitText(seconds) {
   const value = Number.parseInt(seconds, 10);
   if (!Number.isFinite(value) || value <= 0) return "a few minutes";
   if (value < 90) return `${value} seconds`;
-  return `${Math.ceil(value / 60)} minutes`;
+  if (value < 90 * 60) return `${Math.ceil(value / 60)} minutes`;
+  return `${Math.ceil(value / 3600)} hours`;
 }
