@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from connexion.exceptions import OAuthResponseProblem
+from connexion.exceptions import OAuthProblem, OAuthResponseProblem
 from connexion.security import SECURITY_HANDLERS, BearerSecurityHandler
 
 from core.errors import Unauthenticated
@@ -46,5 +46,15 @@ def security_map(verifier: IdTokenVerifier) -> dict[str, Any]:
                 return claims
 
             return check
+
+        @staticmethod
+        def get_auth_header_value(request: Any) -> tuple[str | None, str | None]:
+            """Connexion's reading of the header, which took the first of several.
+
+            Which one a proxy or a framework would pick differs, so two are refused (401).
+            """
+            if len(request.headers.getlist("authorization")) > 1:
+                raise OAuthProblem(detail="Send one Authorization header")
+            return BearerSecurityHandler.get_auth_header_value(request)  # type: ignore[no-any-return]
 
     return {**SECURITY_HANDLERS, "bearer": CognitoBearer}

@@ -353,6 +353,22 @@ def test_the_bearer_scheme_is_case_insensitive(alice: Api) -> None:
     assert (answer.status_code, answer.json()["providerId"]) == (200, ALICE["providerId"])
 
 
+@pytest.mark.parametrize("valid_first", [True, False], ids=["valid first", "valid second"])
+def test_two_authorization_headers_are_401_whichever_comes_first(
+    alice: Api, valid_first: bool
+) -> None:
+    # Given Alice's valid bearer beside a second Authorization header
+    headers = [("Authorization", f"Bearer {alice.alice_token()}"), ("Authorization", "Bearer junk")]
+
+    # When both are sent, in either order
+    answer = alice.client.get(
+        "/v1/provider-users/me", headers=headers if valid_first else headers[::-1]
+    )
+
+    # Then neither is picked: the request is refused
+    assert_unauthorized(answer, "Send one Authorization header")
+
+
 def test_a_valid_token_under_another_scheme_is_401(alice: Api) -> None:
     assert_unauthorized(alice.me(alice.alice_token(), scheme="Basic"), NO_TOKEN)
 
