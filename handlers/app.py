@@ -78,7 +78,7 @@ def create_app(
         app.app.wsgi_app, workers=settings.worker_threads
     )
     app.add_api(
-        load_spec(SPEC_DIR / SPEC_FILE),  # a copy of its own: Connexion may change what it gets
+        spec,  # Connexion's Specification works on a deep copy of its own
         resolver=RelativeResolver(
             HANDLERS_PACKAGE, function_resolver=limited_function_resolver(limiter, limits)
         ),
