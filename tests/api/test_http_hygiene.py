@@ -9,6 +9,7 @@ import pytest
 from handlers.context import EXTENSION_KEY
 from tests.support.data import ALICE, registration_body
 from tests.support.mail import read_outbox
+from tests.support.problems import UNEXPECTED
 
 # Every request here is refused before any AWS write.
 pytestmark = pytest.mark.shared_aws
@@ -186,10 +187,4 @@ def test_an_unexpected_exception_is_a_500_that_reveals_nothing(app, client, monk
     answer = client.post(URL, json=registration_body(ALICE, "alice@example.com"))
 
     assert answer.status_code == 500
-    assert problem(answer) == {
-        "type": "about:blank",
-        "title": "Internal Server Error",
-        "status": 500,
-        "detail": "An unexpected error occurred",
-        "message": "An unexpected error occurred",
-    }
+    assert problem(answer) == UNEXPECTED

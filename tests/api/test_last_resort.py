@@ -9,18 +9,12 @@ import pytest
 from prometheus_client import REGISTRY
 
 from handlers.middleware import LastResortMiddleware
+from tests.support.problems import UNEXPECTED
 
 # The failure is injected into the reference pages' file lookup: nothing here writes to AWS.
 pytestmark = pytest.mark.shared_aws
 
 SAMPLE = ("provider_accounts_server_errors_total", {"error": "RuntimeError"})
-UNEXPECTED = {
-    "type": "about:blank",
-    "title": "Internal Server Error",
-    "status": 500,
-    "detail": "An unexpected error occurred",
-    "message": "An unexpected error occurred",
-}
 
 
 def explode(*_args: Any, **_kwargs: Any) -> None:

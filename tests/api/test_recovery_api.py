@@ -37,6 +37,7 @@ from tests.support.background import draining_client
 from tests.support.data import ALICE, BOB, initiate_body, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import Mail, read_outbox
+from tests.support.problems import UNEXPECTED
 
 ALICE_EMAIL = "quillon.vantreska@example.com"
 BOB_EMAIL = "zephrine.oduya-marsh@example.com"
@@ -56,13 +57,6 @@ UNAVAILABLE = {
     "status": 503,
     "detail": "A dependency is temporarily unavailable; please retry",
     "message": "A dependency is temporarily unavailable; please retry",
-}
-UNEXPECTED = {
-    "type": "about:blank",
-    "title": "Internal Server Error",
-    "status": 500,
-    "detail": "An unexpected error occurred",
-    "message": "An unexpected error occurred",
 }
 TOO_MANY = {
     "type": "about:blank",
