@@ -40,7 +40,7 @@ Speed, without changing what a test sees:
   client of every app; the clients, sessions and their event hooks stay per app. Likewise
   moto's user pools share the one signing key moto ships, parsed once per process, and every
   app of a process reads the OpenAPI document parsed once (handlers/spec_extensions.py).
-- `make test` runs the suite on pytest-xdist workers (`-n auto --dist loadgroup`): a test may
+- `make test` runs the suite on pytest-xdist workers (`-n <CPUs + 1> --dist loadgroup`): a test may
   run on any worker, in any order, beside a test of another worker, so it must not depend on
   another test having run, nor use a fixed port or a shared file (use `tmp_path` and free
   ports). Tests that must share one process (a module-scoped server, results gathered across
