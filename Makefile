@@ -25,8 +25,8 @@ run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/provider-accounts serve
 
 # pytest-xdist workers of `make test`: one more than the CPUs, since many tests wait with the CPU
-# idle (floors, real servers, a browser); on 2 cores, 3 workers took 156-169 s of pytest where
-# 2 took 185 s (docs/BENCHMARKS.md). `PYTEST_WORKERS=0` runs in one process.
+# idle (floors, real servers, a browser); on 2 cores, 3 workers took 156-175 s of pytest where
+# 2 took 185-201 s (docs/BENCHMARKS.md). `PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 ## The whole suite: lint, types, unit, integration, API, Schemathesis, end-to-end, browser, multi-instance,
