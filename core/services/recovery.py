@@ -256,10 +256,11 @@ def verify_recovery(request: VerifyRequest, deps: RecoveryDeps) -> None:
     if outcome != "valid":
         record_outcome(VERIFY, outcome, compact, provider_id)
         raise InvalidRecoveryLink()
-    if pending.usable_from is not None and deps.clock() < pending.usable_from:
+    now = deps.clock()
+    if pending.usable_from is not None and now < pending.usable_from:
         # Only the link's holder gets here, and the email told them the same time already.
         record_outcome(VERIFY, "cooling_down", compact, provider_id)
-        wait = math.ceil((pending.usable_from - deps.clock()).total_seconds())
+        wait = math.ceil((pending.usable_from - now).total_seconds())
         raise RecoveryNotYetUsable(exact_time(pending.usable_from), retry_after=max(1, wait))
     _recreate_account(provider, deps, request.origin)
     record_outcome(VERIFY, "completed", compact, provider_id)

@@ -11,6 +11,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 import pytest
@@ -333,22 +334,45 @@ def test_a_used_or_broken_link_says_to_start_again(server: Server, page: Page) -
     capture(page, "verify-incomplete")
 
 
-def test_a_link_under_its_cool_down_says_from_when_it_works(server: Server, page: Page) -> None:
-    """The verify page given the API's cool-down answer: the time, the wait, the button back."""
+COOL_DOWN_DETAIL = "This recovery link works from 2026-12-04 09:30:00 UTC"
+
+
+@pytest.mark.parametrize(
+    ("status_code", "detail", "said"),
+    [
+        pytest.param(
+            400,
+            COOL_DOWN_DETAIL,
+            f"{COOL_DOWN_DETAIL}. It is not used up: press the button again in 2 seconds. If you "
+            "close this page, open the link from the email again then.",
+            id="the genuine link under its cool-down",
+        ),
+        pytest.param(
+            429,
+            "Too many attempts",
+            "Too many attempts for this account. Your link still works until it expires: press "
+            "the button again in 2 seconds.",
+            id="too many attempts for the account",
+        ),
+    ],
+)
+def test_an_answer_with_retry_after_says_when_to_press_again_and_waits(
+    server: Server, page: Page, status_code: int, detail: str, said: str
+) -> None:
+    """The verify page given an answer that carries Retry-After: what it says, the button back."""
     page.set_default_timeout(ANSWER_TIMEOUT_MS)
-    detail = "This recovery link works from 2026-12-04 09:30:00 UTC"
     sent: list[str] = []
 
     def not_yet(route: Route) -> None:
-        # The spec's answer to the genuine link before its cool-down ends (the API side:
-        # tests/api/test_not_me_api.py), here 2 seconds before
+        # The spec's answers that carry Retry-After (the API side: tests/api/test_not_me_api.py
+        # for the cool-down, tests/api/test_recovery_api.py for 429), here 2 seconds
         sent.append(route.request.post_data or "")
         route.fulfill(
-            status=400,
+            status=status_code,
             headers={"Retry-After": "2", "Content-Type": "application/problem+json"},
             body=json.dumps(
-                {"type": "about:blank", "title": "Bad Request", "status": 400}
-                | {"detail": detail, "message": detail}
+                {"type": "about:blank", "title": HTTPStatus(status_code).phrase}
+                | {"status": status_code, "detail": detail, "message": detail}
             ),
         )
 
@@ -359,15 +383,11 @@ def test_a_link_under_its_cool_down_says_from_when_it_works(server: Server, page
     )
     button = page.get_by_role("button", name="Reset my account")
 
-    # When the button is pressed during the cool-down
+    # When the button is pressed and the answer says to wait
     button.click()
 
-    # Then the page says from when the link works, that it is not used up, and when to retry
-    expect(status(page)).to_have_text(
-        f"{detail}. It is not used up: press the button again in 2 seconds. If you close this "
-        "page, open the link from the email again then.",
-        timeout=ANSWER_TIMEOUT_MS,
-    )
+    # Then the page says so, and when to press again, with the button off meanwhile
+    expect(status(page)).to_have_text(said, timeout=ANSWER_TIMEOUT_MS)
     expect(button).to_be_disabled()
     # And once the wait is over the same link can be sent again
     expect(button).to_be_enabled(timeout=10_000)

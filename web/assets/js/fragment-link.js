@@ -67,21 +67,24 @@ function explain(answer, button, messages) {
     button.hidden = true;
     sayWithLink(messages.done, messages.nextText, messages.nextHref, "ok");
   } else if (answer.status === 400 && answer.retryAfter) {
-    const seconds = Number.parseInt(answer.retryAfter, 10) || 60;
     const when = typeof answer.body?.detail === "string" ? answer.body.detail : "This link does not work yet";
-    say(`${when}. It is not used up: press the button again in ${waitText(seconds)}. If you close this page, open the link from the email again then.`, "error");
-    window.setTimeout(() => setBusy(button, false), Math.min(seconds * 1000, MAX_TIMER_MS));
+    sayAndWait(answer, button, (wait) => `${when}. It is not used up: press the button again in ${wait}. If you close this page, open the link from the email again then.`);
   } else if (answer.status === 400) {
     button.hidden = true;
     sayWithLink(messages.invalid, messages.restartText, messages.restartHref, "error");
   } else if (answer.status === 429) {
-    const seconds = Number.parseInt(answer.retryAfter, 10) || 60;
-    say(`Too many attempts for this account. Your link still works until it expires: press the button again in ${waitText(seconds)}.`, "error");
-    window.setTimeout(() => setBusy(button, false), seconds * 1000);
+    sayAndWait(answer, button, (wait) => `Too many attempts for this account. Your link still works until it expires: press the button again in ${wait}.`);
   } else {
     setBusy(button, false);
     say(RETRY_TEXT[answer.status] ?? RETRY_TEXT.server, "error");
   }
+}
+
+/** Says `sentence(wait)` and turns the button back on after the answer's Retry-After. */
+function sayAndWait(answer, button, sentence) {
+  const seconds = Number.parseInt(answer.retryAfter, 10) || 60;
+  say(sentence(waitText(seconds)), "error");
+  window.setTimeout(() => setBusy(button, false), Math.min(seconds * 1000, MAX_TIMER_MS));
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once past this (about 24.8 days)
