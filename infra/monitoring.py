@@ -70,7 +70,7 @@ def alarms(
     topic: sns.ITopic,
     thresholds: Thresholds | None = None,
 ) -> list[cloudwatch.Alarm]:
-    """Alarms on 5xx rate, upstream errors, readiness failures and p99 latency without floors."""
+    """Alarms on 5xx rate, upstream errors, unhealthy tasks and p99 latency without floors."""
     limits = thresholds or Thresholds()
     requests = load_balancer.metrics.request_count(period=ONE_MINUTE)
     server_errors = target_group.metrics.http_code_target(
@@ -91,10 +91,10 @@ def alarms(
             "AWS calls failing under recovery or registration",
         ),
         (
-            "ReadinessFailures",
+            "UnhealthyTasks",
             target_group.metrics.unhealthy_host_count(period=ONE_MINUTE, statistic="Maximum"),
             1,
-            "tasks failing /v1/ready (a table or the pool unreachable)",
+            "tasks failing the load balancer's /v1/health check",
         ),
         (
             "WorkLatencyP99",

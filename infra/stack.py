@@ -141,8 +141,12 @@ class ProviderAccountsStack(cdk.Stack):
                 secrets={"RECAPTCHA_SECRET": ecs.Secret.from_secrets_manager(recaptcha)},
             ),
         )
+        # ECS replaces every task its load balancer finds unhealthy, so the check is liveness:
+        # a deep one (/v1/ready) would cycle the whole fleet whenever DynamoDB or Cognito
+        # blips, dropping the background work each task still holds. A task that never starts
+        # is rolled back by the circuit breaker; failing AWS calls raise the upstream alarm.
         service.target_group.configure_health_check(
-            path="/v1/ready",
+            path="/v1/health",
             healthy_http_codes="200",
             interval=cdk.Duration.seconds(15),
             healthy_threshold_count=2,

@@ -145,10 +145,12 @@ def test_the_listener_is_https_with_the_certificate_parameter(template):
     )
 
 
-def test_the_target_group_checks_readiness(template):
+def test_the_target_group_checks_liveness_not_readiness(template):
+    # ECS replaces tasks the load balancer finds unhealthy: a dependency check there would
+    # cycle every task whenever DynamoDB or Cognito blips.
     template.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::TargetGroup",
-        {"HealthCheckPath": "/v1/ready", "Matcher": {"HttpCode": "200"}},
+        {"HealthCheckPath": "/v1/health", "Matcher": {"HttpCode": "200"}},
     )
 
 
@@ -233,14 +235,14 @@ def test_logs_are_kept_and_outcomes_become_metrics(template_json):
     }
 
 
-def test_alarms_watch_errors_readiness_and_latency_before_floors(template_json):
+def test_alarms_watch_errors_unhealthy_tasks_and_latency_before_floors(template_json):
     alarms = resources_of(template_json, "AWS::CloudWatch::Alarm")
     described = sorted(a["AlarmDescription"] for a in alarms.values())
     assert described == [
         "5xx answers, % of requests",
         "AWS calls failing under recovery or registration",
         "p99 of the time requests take before their response-time floor",
-        "tasks failing /v1/ready (a table or the pool unreachable)",
+        "tasks failing the load balancer's /v1/health check",
     ]
     for alarm in alarms.values():
         assert len(alarm["AlarmActions"]) == 1
