@@ -5,11 +5,30 @@ the port comes from the service's own settings. Our worker class adds the read d
 keep-alive timeout and concurrency cap (handlers/server.py), as `provider-accounts serve` does.
 """
 
+from gunicorn.glogging import Logger
+
 from core.config import Settings
 from core.logs import configure_logging
 from core.metrics import start_metrics_server
 
 settings = Settings()
+# Before gunicorn starts: the master's lines, and what a worker logs while it loads the app
+# (it inherits this), are JSON in AWS like the rest.
+configure_logging(settings)
+
+
+class ServiceLogger(Logger):
+    """gunicorn's own lines (booting, signals, worker timeouts) through the service's handler.
+
+    gunicorn gives its loggers a plain-text handler of their own; this takes it away again.
+    """
+
+    def setup(self, cfg: object) -> None:
+        super().setup(cfg)
+        configure_logging(settings)
+
+
+logger_class = ServiceLogger
 bind = f"0.0.0.0:{settings.port}"
 worker_class = "handlers.server.UvicornWorker"
 accesslog = None  # the app logs one line per request, with its request id

@@ -97,6 +97,7 @@ def configure_logging(settings: Settings) -> None:
     # Replace only our own handler (configuring twice must not log twice); keep any other.
     root.handlers[:] = [h for h in root.handlers if h.get_name() != HANDLER_NAME] + [handler]
     root.setLevel(settings.log_level.upper())
+    logging.captureWarnings(True)  # a library's warning is a log line too, not bare stderr
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []

@@ -215,9 +215,11 @@ def test_the_container_command_serves_the_api_in_aws_mode(aws_settings, siteveri
     finally:
         process.terminate()
         process.wait(timeout=20)
-    # And the logs are JSON lines, as in AWS
-    lines = [line for line in log_path.read_text().splitlines() if line.startswith("{")]
-    assert any(json.loads(line).get("event") == "request completed" for line in lines)
+    # And every line it wrote is JSON, as in AWS: gunicorn's own, start-up warnings included
+    records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    assert any(r.get("event") == "request completed" for r in records)
+    assert any("Booting worker" in r.get("event", "") for r in records)
+    assert any("LIVE_JURISDICTIONS is not set" in r.get("event", "") for r in records)
 
 
 def wait_until_healthy(base: str, process: subprocess.Popen, log_path: Path) -> None:
