@@ -143,8 +143,8 @@ def registration_attempt_notice(to: str, links: Links) -> MailMessage:
             "the license linked to your account. An account already exists, so nothing was "
             "changed.",
             f"If it was you, sign in at {links.sign_in}. If you lost your MFA device, recover "
-            f"your account at {links.account_recovery}. If you forgot your password, use "
-            '"Forgot your password?" on the sign-in page.',
+            f"your account at {links.account_recovery}. If you forgot your password, contact "
+            "your compact's support.",
             "If it was not you, you need not do anything: your account is unchanged.",
         ],
     )
@@ -180,8 +180,8 @@ def recovery_confirmation(
             "If you did not ask for this, do not open the link above. Stop the recovery with "
             "this link instead (it works for 7 days):",
             not_me,
-            'Someone else knows your password: change it now with "Forgot your password?" on '
-            f"the sign-in page at {links.sign_in}.",
+            "Someone else knows your password: sign in at "
+            f"{links.sign_in} and change it now on your account page.",
         ],
     )
 
@@ -216,9 +216,9 @@ def recovery_cancelled_notice(to: str, given_name: str, links: Links) -> MailMes
             f"Hello {given_name},",
             "The recovery of your provider account was cancelled as you asked: its link no "
             "longer works, and your password and MFA device are unchanged.",
-            "Whoever asked for the recovery knew your password. Change it now with "
-            f'"Forgot your password?" on the sign-in page at {links.sign_in}, and use it '
-            "nowhere else.",
+            "Whoever asked for the recovery knew your password. Sign in at "
+            f"{links.sign_in} and change it now on your account page, to one you use nowhere "
+            "else.",
         ],
     )
 

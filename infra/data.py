@@ -64,7 +64,9 @@ def user_pool(scope: Construct, environment: str) -> cognito.UserPool:
             )
             for name in resources.CUSTOM_ATTRIBUTES
         },
-        # Recovery of a lost MFA device is this service's job, not Cognito's.
+        # No password reset by email: whoever reads the mailbox could then pass the password
+        # check of this service's recovery, whose link goes to the same mailbox. A provider
+        # changes the password signed in (the account page), or asks support.
         account_recovery=cognito.AccountRecovery.NONE,
         deletion_protection=True,
         removal_policy=cdk.RemovalPolicy.RETAIN,

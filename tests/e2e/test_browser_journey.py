@@ -209,8 +209,46 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     )
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{server.origin}/account")
+
+    # When she changes her password on the account page, first mistyping the current one
+    page.get_by_label("Current password").fill(f"{password}-wrong")
+    new_password = remember(f"Changed-{int(time.time())}-Bb8?")
+    page.get_by_label("New password", exact=True).fill(new_password)
+    page.get_by_label("New password again").fill(new_password)
+    page.get_by_role("button", name="Change my password").click()
+    expect(status(page)).to_have_text(
+        "That is not your current password, or your session has ended. Check it and try "
+        "again, or sign in again."
+    )
+    page.get_by_label("Current password").fill(password)
+    page.get_by_role("button", name="Change my password").click()
+    expect(status(page)).to_have_text(
+        "Your password is changed. Use the new one the next time you sign in."
+    )
+    assert page.get_by_label("New password", exact=True).input_value() == ""
     page.get_by_role("button", name="Sign out").click()
     expect(status(page)).to_contain_text("You are signed out.")
+
+    # Then the old password no longer signs in, and the email stays for another try
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(status(page)).to_have_text(
+        "That email and password do not match, or this sign-in took too long. Please start again."
+    )
+    expect(page.get_by_label("Email address")).to_have_value(EMAIL)
+    expect(page.get_by_label("Password", exact=True)).to_have_value("")
+    page.get_by_label("Password", exact=True).fill(new_password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    page.get_by_label("6-digit code from your authenticator app").fill(
+        fresh_code(MotoTOTP("asdfasdfasdf"))
+    )
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.origin}/account")
+    page.get_by_role("button", name="Sign out").click()
+    expect(status(page)).to_contain_text("You are signed out.")
+    password = new_password
 
     # When she loses the device and asks to recover the account
     page.goto(f"{server.origin}/account-recovery")
@@ -256,7 +294,7 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
 
     # Then a new invitation lets her in with a new password and a new authenticator
     recovered = wait_for_mail(server, RECOVERED)
-    first_sign_in(page, server, recovered.temporary_password)
+    recovered_password = first_sign_in(page, server, recovered.temporary_password)
     assert events_shown(page) == ["Recovery completed", "Recovery requested", "Account registered"]
 
     # And the lost device's ID token is refused
@@ -278,11 +316,22 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     not_me.click()
     expect(status(page)).to_have_text(
         "Thank you. If this link was still valid, the recovery is stopped (or your account "
-        "locked) and an email tells you which. Someone knows your password: change it. "
-        "Go to sign in."
+        "locked) and an email tells you which, and what to do next. Go to sign in."
     )
+    # And the answer has the keyboard focus, the button being gone
+    expect(status(page)).to_be_focused()
     capture(page, "not-me-done")
     wait_for_mail(server, LOCKED)
+
+    # Then signing in says the account is locked and who unlocks it
+    page.goto(f"{server.origin}/sign-in")
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(recovered_password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(status(page)).to_have_text(
+        'This account is locked, as its "Not me" link asked. Contact your compact\'s support: '
+        "once they have checked who you are, they unlock it."
+    )
 
     # And neither token reached the server: not in its request log, not anywhere
     server_log = server.log_file.read_text()
@@ -291,8 +340,10 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     assert token not in server_log
     assert cancel_token not in server_log
 
-    # And no page ever hit a script error or a policy refusal
-    assert problems == []
+    # And no page ever hit a script error or a policy refusal: the only console errors are
+    # Cognito's three refusals above (wrong current password, old password, locked account)
+    refused = "Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"
+    assert problems == [refused] * 3
 
 
 def test_a_used_or_broken_link_says_to_start_again(server: Server, page: Page) -> None:
@@ -320,6 +371,10 @@ def test_a_used_or_broken_link_says_to_start_again(server: Server, page: Page) -
         timeout=ANSWER_TIMEOUT_MS,
     )
     expect(page.get_by_role("button", name="Reset my account")).to_be_hidden()
+    # And the keyboard goes on from the answer, not from the top of the page
+    expect(status(page)).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Start the recovery again."
     expect(page.get_by_role("link", name="Start the recovery again.")).to_have_attribute(
         "href", "/account-recovery"
     )
@@ -350,7 +405,7 @@ COOL_DOWN_DETAIL = "This recovery link works from 2026-12-04 09:30:00 UTC"
         pytest.param(
             429,
             "Too many attempts",
-            "Too many attempts for this account. Your link still works until it expires: press "
+            "Too many attempts. Your link still works until it expires: press "
             "the button again in 2 seconds.",
             id="too many attempts for the account",
         ),

@@ -106,14 +106,13 @@ def test_the_registration_attempt_notice() -> None:
         "license linked to your account. An account already exists, so nothing was changed.\n\n"
         "If it was you, sign in at https://app.example.test/sign-in. If you lost your MFA "
         "device, recover your account at https://app.example.test/account-recovery. If you "
-        'forgot your password, use "Forgot your password?" on the sign-in page.\n\n'
+        "forgot your password, contact your compact's support.\n\n"
         "If it was not you, you need not do anything: your account is unchanged.\n"
     )
     assert (
         f"<p>If it was you, sign in at {a('https://app.example.test/sign-in')}. If you lost your "
         f"MFA device, recover your account at {a('https://app.example.test/account-recovery')}. "
-        "If you forgot your password, use &quot;Forgot your password?&quot; on the sign-in "
-        "page.</p>"
+        "If you forgot your password, contact your compact&#x27;s support.</p>"
     ) in message.html
 
 
@@ -136,15 +135,18 @@ def test_the_recovery_confirmation() -> None:
         "If you did not ask for this, do not open the link above. Stop the recovery with this "
         "link instead (it works for 7 days):\n\nhttps://app.example.test/account-recovery/not-me"
         "#compact=aslp&providerId=p-1&cancelToken=can.cel\n\n"
-        'Someone else knows your password: change it now with "Forgot your password?" on the '
-        "sign-in page at https://app.example.test/sign-in.\n"
+        "Someone else knows your password: sign in at https://app.example.test/sign-in and "
+        "change it now on your account page.\n"
     )
     escaped = (
         "https://app.example.test/account-recovery/verify#compact=aslp&amp;providerId=p-1"
         "&amp;recoveryToken=tok_en-9"
     )
     assert f"<p>{a(escaped)}</p>" in message.html
-    assert f"at {a('https://app.example.test/sign-in')}.</p>" in message.html
+    assert (
+        f"sign in at {a('https://app.example.test/sign-in')} and change it now on your account "
+        "page.</p>"
+    ) in message.html
 
 
 @pytest.mark.parametrize("name", ["<script>alert(1)</script>", 'O"Brien & <b>'])
@@ -298,9 +300,9 @@ def test_the_cancelled_and_locked_notices() -> None:
         "Hello Quillon,\n\n"
         "The recovery of your provider account was cancelled as you asked: its link no longer "
         "works, and your password and MFA device are unchanged.\n\n"
-        'Whoever asked for the recovery knew your password. Change it now with "Forgot your '
-        'password?" on the sign-in page at https://app.example.test/sign-in, and use it '
-        "nowhere else.\n"
+        "Whoever asked for the recovery knew your password. Sign in at "
+        "https://app.example.test/sign-in and change it now on your account page, to one you "
+        "use nowhere else.\n"
     )
     locked = emails.account_locked_notice("q@example.test", "Quillon")
     assert (locked.to, locked.subject) == ("q@example.test", "Your provider account is locked")

@@ -1,5 +1,7 @@
-// /account: the signed-in provider's profile from GET /v1/provider-users/me; sign out.
+// /account: the signed-in provider's profile from GET /v1/provider-users/me; change the
+// password; sign out.
 import { getWithToken } from "./api.js";
+import { enablePasswordChange } from "./change-password.js";
 import { cognito } from "./cognito.js";
 import { accessToken, forgetTokens, idToken } from "./session.js";
 import { say, sayWithLink } from "./ui.js";
@@ -57,6 +59,7 @@ async function load() {
   if (answer.status === 200) {
     say("");
     show(answer.body);
+    enablePasswordChange(document.getElementById("change-password"));
     document.getElementById("sign-out").addEventListener("click", signOut);
   } else if (answer.status === 401) {
     forgetTokens();

@@ -4,7 +4,7 @@
 // history, bookmarks or screen shares) and acts only when the person presses its button: a
 // mail scanner or a link preview that opens the link changes nothing.
 import { postJson } from "./api.js";
-import { say, sayWithLink, setBusy, waitText } from "./ui.js";
+import { focusStatus, say, sayWithLink, setBusy, waitText } from "./ui.js";
 
 /** The named parameters of the fragment (null if any is missing); the fragment is removed. */
 export function takeLinkParams(names) {
@@ -66,14 +66,16 @@ function explain(answer, button, messages) {
   if (answer.status === 200) {
     button.hidden = true;
     sayWithLink(messages.done, messages.nextText, messages.nextHref, "ok");
+    focusStatus();
   } else if (answer.status === 400 && answer.retryAfter) {
     const when = typeof answer.body?.detail === "string" ? answer.body.detail : "This link does not work yet";
     sayAndWait(answer, button, (wait) => `${when}. It is not used up: press the button again in ${wait}. If you close this page, open the link from the email again then.`);
   } else if (answer.status === 400) {
     button.hidden = true;
     sayWithLink(messages.invalid, messages.restartText, messages.restartHref, "error");
+    focusStatus();
   } else if (answer.status === 429) {
-    sayAndWait(answer, button, (wait) => `Too many attempts for this account. Your link still works until it expires: press the button again in ${wait}.`);
+    sayAndWait(answer, button, (wait) => `Too many attempts. Your link still works until it expires: press the button again in ${wait}.`);
   } else {
     setBusy(button, false);
     say(RETRY_TEXT[answer.status] ?? RETRY_TEXT.server, "error");

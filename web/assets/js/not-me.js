@@ -8,7 +8,7 @@ confirmLinkOnPress(document.getElementById("confirm"), {
   path: "/provider-users/cancelRecovery",
   body: async (params) => ({ ...params, recaptchaToken: await recaptchaToken() }),
   messages: {
-    done: "Thank you. If this link was still valid, the recovery is stopped (or your account locked) and an email tells you which. Someone knows your password: change it.",
+    done: "Thank you. If this link was still valid, the recovery is stopped (or your account locked) and an email tells you which, and what to do next.",
     nextText: "Go to sign in.",
     nextHref: "/sign-in",
     invalid: "This link is incomplete or malformed.",

@@ -90,9 +90,13 @@ const ERRORS = {
   NetworkError: "We could not reach the sign-in service. Check your connection and try again.",
 };
 
+// Cognito tells anyone who asks that a user is disabled, so saying it here reveals nothing new.
+const LOCKED = "This account is locked, as its \"Not me\" link asked. Contact your compact's support: once they have checked who you are, they unlock it.";
+
 function explain(error) {
   if (!(error instanceof CognitoError)) throw error;
-  const text = ERRORS[error.code] ?? "Sign-in failed. Please try again.";
+  const disabled = error.code === "NotAuthorizedException" && /disabled/i.test(error.message);
+  const text = disabled ? LOCKED : (ERRORS[error.code] ?? "Sign-in failed. Please try again.");
   // An expired challenge session cannot continue: the only way on is the first step again.
   if (error.code === "NotAuthorizedException" && flow.session) {
     flow.session = null;
@@ -125,7 +129,8 @@ function onSubmit(form, action) {
 onSubmit(steps[0], async ({ username, password }) => {
   flow.username = username;
   flow.session = null;
-  steps[0].reset();
+  // The password leaves the page; the email stays, for another try.
+  steps[0].elements.namedItem("password").value = "";
   await follow(
     await cognito("InitiateAuth", {
       AuthFlow: "USER_PASSWORD_AUTH",

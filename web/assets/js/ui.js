@@ -16,6 +16,13 @@ export function sayWithLink(text, linkText, href, kind = "") {
   document.getElementById("status").append(link);
 }
 
+/** Move keyboard focus to the status message (when the control that was pressed is gone). */
+export function focusStatus() {
+  const status = document.getElementById("status");
+  status.tabIndex = -1;
+  status.focus();
+}
+
 /** Disable a form's (or a single) button while a request runs, so it is sent once. */
 export function setBusy(target, busy) {
   const button = target instanceof HTMLButtonElement ? target : target.querySelector("button[type=submit]");
