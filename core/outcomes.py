@@ -34,3 +34,13 @@ def record_outcome(
             "provider_id": provider_id,
         },
     )
+
+
+def record_ip_limited(operation: str) -> None:
+    """Log and count a request refused by its per-IP limit (never the address itself)."""
+    RATE_LIMITED.labels(f"ip_{operation}").inc()
+    log.info(
+        "%s outcome=rate_limited limit=ip",
+        operation,
+        extra={"operation": operation, "outcome": "rate_limited"},
+    )

@@ -20,7 +20,7 @@ from flask_limiter.util import get_remote_address
 
 from core import errors, log_context
 from core.config import Settings
-from core.metrics import RATE_LIMITED
+from core.outcomes import record_ip_limited
 from handlers.errors import flask_response
 
 
@@ -75,7 +75,7 @@ def attach_limiter(limiter: Limiter | None, flask_app: flask.Flask) -> None:
 
     def too_many_requests(_error: RateLimitExceeded) -> flask.Response:
         operation = (log_context.operation.get() or "unknown").rsplit(".", 1)[-1]
-        RATE_LIMITED.labels(f"ip_{operation}").inc()
+        record_ip_limited(operation)  # CloudWatch's RateLimited filter counts its log line
         current = limiter.current_limit
         wait = math.ceil(current.reset_at - time.time()) if current else 60
         return flask_response(errors.RateLimited(retry_after=wait))

@@ -163,7 +163,7 @@ def test_a_cors_response_exposes_the_request_id_and_retry_after(cors_client):
     assert "retry-after" in exposed
 
 
-def test_per_ip_refusals_are_counted_by_limit(client):
+def test_per_ip_refusals_are_counted_by_limit_and_logged_for_cloudwatch(client, caplog):
     def refused() -> float:
         value = REGISTRY.get_sample_value(
             "provider_accounts_rate_limited_total", {"limit": "ip_register_provider"}
@@ -178,3 +178,8 @@ def test_per_ip_refusals_are_counted_by_limit(client):
 
     assert statuses == [200, 200, 200, 429]
     assert refused() == before + 1
+    # The line CloudWatch's RateLimited metric filter ({ $.outcome = "rate_limited" }) counts
+    limited = [r for r in caplog.records if getattr(r, "outcome", None) == "rate_limited"]
+    assert [(r.name, r.getMessage()) for r in limited] == [
+        ("provider_accounts.outcomes", "register_provider outcome=rate_limited limit=ip")
+    ]
