@@ -60,8 +60,14 @@ def start_metrics_server(port: int, host: str, multiprocess_dir: str | None) -> 
     if multiprocess_dir:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
-    if registry is None:
-        start_http_server(port, addr=host)
-    else:
-        start_http_server(port, addr=host, registry=registry)
+    try:
+        if registry is None:
+            start_http_server(port, addr=host)
+        else:
+            start_http_server(port, addr=host, registry=registry)
+    except OSError as error:  # e.g. a second local server on the same machine
+        raise SystemExit(
+            f"METRICS_PORT {port} on {host} cannot be used ({error.strerror}): set METRICS_PORT "
+            "to a free port, or to 0 to serve no metrics"
+        ) from None
     log.info("metrics served at http://%s:%d/metrics", host, port)
