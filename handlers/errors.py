@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import flask
@@ -191,10 +191,13 @@ def flask_response(error: BaseException) -> flask.Response:
     return flask.Response(problem.body, status=problem.status, headers=problem.headers)
 
 
-async def send_problem(send: Send, error: BaseException) -> None:
+async def send_problem(
+    send: Send, error: BaseException, extra: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     """The problem sent straight from a raw ASGI middleware; the connection closes after it."""
     problem = problem_for(error)
     headers = [(name.lower().encode(), value.encode()) for name, value in problem.headers.items()]
+    headers += [*extra]
     headers += [
         (b"content-length", str(len(problem.body)).encode()),
         (b"connection", b"close"),

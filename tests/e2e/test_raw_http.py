@@ -234,35 +234,137 @@ def test_an_idle_kept_alive_connection_is_closed(server: Server) -> None:
     assert KEEP_ALIVE - 0.5 <= waited <= KEEP_ALIVE + SLACK
 
 
-def test_past_the_concurrency_cap_the_server_answers_503_at_once(server: Server) -> None:
-    # Given more idle connections open than the cap allows
+BUSY = {
+    "type": "about:blank",
+    "title": "Service Unavailable",
+    "status": 503,
+    "detail": "The service is busy; please retry in a moment",
+    "message": "The service is busy; please retry in a moment",
+}
+LIVE = b"GET /v1/public/jurisdictions/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+HEALTH = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+
+def test_idle_connections_do_not_count_against_the_cap(server: Server) -> None:
+    # Given more connections open than the cap, kept alive after a request or never used
     idle = [connect(server) for _ in range(MAX_CONCURRENCY + 5)]
     try:
-        time.sleep(0.3)
-        # When one more client asks
-        started = time.monotonic()
-        status, headers, body = exchange(server, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        for connection in idle[:MAX_CONCURRENCY]:
+            connection.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert connection.recv(65536).startswith(b"HTTP/1.1 200")
 
-        # Then it is refused at once rather than queued, with the spec's retryable 503 problem
-        assert time.monotonic() - started < 2
+        # When another client asks, then it is served
+        assert exchange(server, LIVE)[0] == 200
+        assert exchange(server, HEALTH)[0] == 200
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def test_past_the_cap_on_requests_in_flight_only_liveness_is_answered(server: Server) -> None:
+    # Given as many requests in flight as the cap: each waits for a body that never comes
+    head = (
+        b"POST /v1/provider-users/registration HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    waiting = [connect(server) for _ in range(MAX_CONCURRENCY)]
+    try:
+        for connection in waiting:
+            connection.sendall(head)
+        time.sleep(0.3)
+
+        # When one more request comes, then it is refused at once with the spec's 503 problem
+        started = time.monotonic()
+        status, headers, body = exchange(server, LIVE)
+        assert time.monotonic() - started < 1
         assert (status, headers["content-type"], headers["retry-after"]) == (
             503,
             "application/problem+json",
             "5",
         )
-        assert json.loads(body) == {
-            "type": "about:blank",
-            "title": "Service Unavailable",
-            "status": 503,
-            "detail": "The service is busy; please retry in a moment",
-            "message": "The service is busy; please retry in a moment",
-        }
+        assert json.loads(body) == BUSY
+        # With the headers every answer carries
+        assert (headers["x-content-type-options"], headers["cache-control"]) == (
+            "nosniff",
+            "no-store",
+        )
+
+        # But the liveness check is answered: under load a failing one gets a task replaced
+        assert exchange(server, HEALTH)[0] == 200
     finally:
-        for connection in idle:
+        for connection in waiting:
             connection.close()
-    # And once the idle connections are gone, the server answers again
-    time.sleep(0.5)
-    assert (
-        exchange(server, b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[0]
-        == 200
+    # And once those requests are gone (each still waits out its 2 s floor), it serves again
+    deadline = time.monotonic() + 2 + SLACK + READ_TIMEOUT
+    while exchange(server, LIVE)[0] != 200:
+        assert time.monotonic() < deadline, "still refusing after the requests ended"
+        time.sleep(0.2)
+
+
+def test_a_client_that_stops_reading_is_dropped_without_a_server_error(server: Server) -> None:
+    # Given a client that asks for many answers at once and reads none of them
+    with connect(server) as connection:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        asks = 200
+        connection.sendall(b"GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * asks)
+        spec_bytes = len(
+            exchange(
+                server, b"GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )[2]
+        )
+
+        # When it waits past the read deadline before reading
+        time.sleep(READ_TIMEOUT + SLACK)
+        received, ended = 0, False
+        connection.settimeout(5)
+        try:
+            while chunk := connection.recv(65536):
+                received += len(chunk)
+            ended = True
+        except ConnectionResetError:
+            ended = True
+        except TimeoutError:
+            pass
+
+    # Then the server had dropped the connection long before writing all it was asked for
+    assert ended
+    assert received < asks * spec_bytes / 2
+    # And that is no error of the server's: nothing logged or counted as one
+    log = server.log_tail(20000)
+    assert "RuntimeError" not in log
+    assert "without completing response" not in log
+
+
+def test_headers_past_the_limit_are_refused_with_431(server: Server) -> None:
+    big = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 70_000 + b"\r\n\r\n"
+    status, headers, body = exchange(server, big)
+
+    assert (status, headers["content-type"], headers["connection"]) == (
+        431,
+        "application/problem+json",
+        "close",
     )
+    assert json.loads(body)["detail"] == "The request headers are too large"
+    # And headers of a usual size, cookies and tokens included, pass
+    usual = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nCookie: " + b"c" * 8000 + b"\r\n\r\n"
+    assert exchange(server, usual)[0] == 200
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /v1/health HTTP/1.1\r\n\r\n",
+        b"GET /v1/health HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+        b"GET /v1/health HTTP/1.0\r\nHost: x\r\nhost: y\r\n\r\n",
+    ],
+    ids=["no-host", "two-hosts", "two-hosts-http-1.0"],
+)
+def test_a_request_without_exactly_one_host_is_refused(server: Server, head: bytes) -> None:
+    status, headers, body = exchange(server, head)
+
+    assert (status, headers["content-type"]) == (400, "application/problem+json")
+    assert json.loads(body)["detail"] == "Send exactly one Host header"
+
+
+def test_an_http_1_0_request_needs_no_host(server: Server) -> None:
+    assert exchange(server, b"GET /v1/health HTTP/1.0\r\n\r\n")[0] == 200

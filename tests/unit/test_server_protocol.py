@@ -15,7 +15,7 @@ import httpx
 import uvicorn
 
 from handlers.middleware import ARRIVED_AT, COMPLETED_AT, now
-from handlers.server import read_deadline_protocol
+from handlers.server import server_protocol
 from tests.e2e.conftest import free_port, server_environment
 
 APP_STARTED = threading.Event()  # set by echo_arrival as it starts on a request
@@ -49,7 +49,7 @@ def serving(read_timeout: float = 5, keep_alive: float = 5) -> Iterator[int]:
     config = uvicorn.Config(
         echo_arrival,
         port=port,
-        http=read_deadline_protocol(read_timeout),
+        http=server_protocol(read_timeout, max_in_flight=1000),
         timeout_keep_alive=keep_alive,
         lifespan="off",
         log_level="error",
