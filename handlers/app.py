@@ -45,6 +45,7 @@ from handlers.spec_extensions import (
     by_operation,
     floors_from_spec,
     load_spec,
+    operation_methods,
 )
 from handlers.validation import VALIDATORS
 from handlers.web_pages import WebPagesMiddleware, missing_vendor_files
@@ -126,7 +127,7 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         allow_origins=settings.cors_origins,
         allow_credentials=False,
-        allow_methods=["GET", "POST"],
+        allow_methods=operation_methods(spec),  # the owner's DELETE of a pending recovery too
         allow_headers=settings.cors_headers,
         expose_headers=["X-Request-Id", "Retry-After"],
         max_age=600,

@@ -61,3 +61,15 @@ def body_operations(spec: dict[str, Any]) -> frozenset[tuple[str, str]]:
         for method, operation in path_item.items()
         if isinstance(operation, dict) and "requestBody" in operation
     )
+
+
+def operation_methods(spec: dict[str, Any]) -> list[str]:
+    """The HTTP methods of the spec's operations, sorted: what a browser may be allowed."""
+    return sorted(
+        {
+            method.upper()
+            for path_item in spec.get("paths", {}).values()
+            for method, operation in path_item.items()
+            if isinstance(operation, dict) and "operationId" in operation
+        }
+    )

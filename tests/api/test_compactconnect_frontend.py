@@ -48,7 +48,7 @@ ALLOWED_HEADERS = (
 )
 PREFLIGHT_ANSWER = {
     "access-control-allow-origin": FRONTEND,
-    "access-control-allow-methods": "GET, POST",
+    "access-control-allow-methods": "DELETE, GET, POST",
     "access-control-allow-headers": ALLOWED_HEADERS,
     "access-control-max-age": "600",
 }
@@ -177,6 +177,9 @@ def choose_password(settings: Settings) -> None:
         ("/v1/provider-users/registration", "POST"),
         ("/v1/provider-users/initiateRecovery", "POST"),
         ("/v1/provider-users/verifyRecovery", "POST"),
+        ("/v1/provider-users/cancelRecovery", "POST"),
+        ("/v1/provider-users/me", "GET"),
+        ("/v1/provider-users/me/pendingRecovery", "DELETE"),
         ("/v1/public/jurisdictions/live", "GET"),
     ],
 )
