@@ -29,25 +29,44 @@ class DynamoAttemptCounter:
         self.record(key, now, window_seconds)
         return self.count(key, now, window_seconds)
 
+    def record_within(self, key: str, now: datetime, window_seconds: int, limit: int) -> bool:
+        """Record an attempt if the window holds no more than `limit`, this one included.
+
+        It is recorded first and counted with the others, so concurrent attempts cannot all
+        slip under the limit; one past it is then marked refused, and counts no more: being
+        refused does not lengthen the wait.
+        """
+        sort_key = self._put(key, now, window_seconds)
+        if self.count(key, now, window_seconds) <= limit:
+            return True
+        with aws_call("dynamodb", "UpdateItem"):
+            self._table.update_item(
+                {"pk": key, "sk": sort_key},
+                UpdateExpression="SET refused = :yes",
+                ExpressionAttributeValues={":yes": True},
+            )
+        return False
+
     def record(self, key: str, now: datetime, window_seconds: int) -> None:
         """Record one attempt under `key`, kept as long as the window needs it."""
+        self._put(key, now, window_seconds)
+
+    def _put(self, key: str, now: datetime, window_seconds: int) -> str:
+        sort_key = f"{key_layout.to_stored(now)}#{uuid.uuid4().hex}"
         with aws_call("dynamodb", "PutItem"):
             self._table.put_item(
-                {
-                    "pk": key,
-                    "sk": f"{key_layout.to_stored(now)}#{uuid.uuid4().hex}",
-                    "ttl": _ttl(now + timedelta(seconds=window_seconds)),
-                }
+                {"pk": key, "sk": sort_key, "ttl": _ttl(now + timedelta(seconds=window_seconds))}
             )
+        return sort_key
 
     def count(self, key: str, now: datetime, window_seconds: int) -> int:
-        """The attempts recorded under `key` within the window ending now."""
+        """The attempts recorded under `key` within the window ending now, refused ones aside."""
         window_start = key_layout.to_stored(now - timedelta(seconds=window_seconds))
         # DynamoDB deletes expired items lazily (and moto never does): filter on ttl as well.
         with aws_call("dynamodb", "Query"):
             return self._table.count(
                 KeyConditionExpression="pk = :pk AND sk > :start",
-                FilterExpression="#ttl > :now",
+                FilterExpression="#ttl > :now AND attribute_not_exists(refused)",
                 ExpressionAttributeNames={"#ttl": "ttl"},  # a reserved word
                 ExpressionAttributeValues={
                     ":pk": key,

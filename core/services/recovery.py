@@ -174,16 +174,21 @@ def _initiate(request: InitiateRequest, deps: RecoveryDeps) -> tuple[str, Provid
     if provider.locked_at is not None:
         # A "Not me" after a recovery locked it: nothing recovers it until an operator unlocks.
         return "locked", provider
-    now = deps.clock()
-    key = f"initiate#{provider.compact}#{provider.provider_id}"
-    window = int(deps.policy.initiate_window.total_seconds())
-    if deps.attempts.record_and_count(key, now, window) > deps.policy.initiate_limit:
-        return "rate_limited", provider
     email = provider.registered_email
     if email is None:
         return "not_registered", provider
     if request.username.strip().lower() != email:
+        # Before the limit: a stranger with the license facts alone cannot spend it. Nothing
+        # is learnt from a wrong email either way: the answer is the same, the mail goes to
+        # the registered address.
         return "email_mismatch", provider
+    # The limit guards the password, so it is counted before the password check; attempts it
+    # refuses are not counted, so retrying while refused does not lengthen the wait.
+    now = deps.clock()
+    key = f"initiate#{provider.compact}#{provider.provider_id}"
+    window = int(deps.policy.initiate_window.total_seconds())
+    if not deps.attempts.record_within(key, now, window, deps.policy.initiate_limit):
+        return "rate_limited", provider
     if not deps.identity.password_is_valid(email, request.password, request.risk):
         return "bad_password", provider
     usable_from = now + deps.policy.cooldown

@@ -83,3 +83,28 @@ def test_throttling_becomes_upstream_unavailable(
         )
         with pytest.raises(UpstreamUnavailable):
             counter.record_and_count(KEY, at(0), 60)
+
+
+def test_attempts_within_the_limit_are_let_through_and_one_past_it_is_refused(
+    counter: DynamoAttemptCounter, tables: Tables
+) -> None:
+    assert [counter.record_within(KEY, at(s), 60, 3) for s in (0, 10, 20, 30)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    # And the refused attempt is kept, marked, out of the count
+    refused = [item for item in tables.attempts.scan()["Items"] if item.get("refused")]
+    assert [item["sk"][:26] for item in refused] == [key_layout.to_stored(at(30))[:26]]
+    assert counter.count(KEY, at(30), 60) == 3
+
+
+def test_refused_attempts_do_not_lengthen_the_wait(counter: DynamoAttemptCounter) -> None:
+    # Given three attempts let through at 0 s, then refusals every 15 s
+    for s in (0, 0, 0):
+        assert counter.record_within(KEY, at(s), 60, 3)
+    assert [counter.record_within(KEY, at(s), 60, 3) for s in (15, 30, 45)] == [False] * 3
+
+    # When the first three leave the window / Then the next attempt is let through
+    assert counter.record_within(KEY, at(61), 60, 3)

@@ -306,6 +306,7 @@ class FakeAttemptCounter(FailsOnDemand):
     def __init__(self) -> None:
         super().__init__()
         self.attempts: dict[str, list[datetime]] = {}
+        self.refused: dict[str, list[datetime]] = {}
         # (key, slot) -> (holder, held until), as DynamoAttemptCounter's slot items hold them
         self.holds: dict[tuple[str, int], tuple[str, datetime]] = {}
 
@@ -313,6 +314,15 @@ class FakeAttemptCounter(FailsOnDemand):
         self._check("record_and_count")
         self.record(key, now, window_seconds)
         return self.count(key, now, window_seconds)
+
+    def record_within(self, key: str, now: datetime, window_seconds: int, limit: int) -> bool:
+        self._check("record_within")
+        self.record(key, now, window_seconds)
+        if self.count(key, now, window_seconds) <= limit:
+            return True
+        self.attempts[key].remove(now)  # refused: it counts no more
+        self.refused.setdefault(key, []).append(now)
+        return False
 
     def record(self, key: str, now: datetime, window_seconds: int) -> None:  # noqa: ARG002
         self._check("record")

@@ -222,19 +222,62 @@ def test_three_requests_an_hour_per_provider_then_the_window_slides(
 def test_the_limit_is_per_provider(
     recovery_deps: RecoveryDeps,
     registered_alice: Provider,
+    bob: Provider,
+    providers: FakeProviderStore,
     attempts: FakeAttemptCounter,
     outcomes,
 ) -> None:
-    # Given Alice used her three requests
+    # Given Alice used her three requests, and Bob is registered too
     for _ in range(3):
         initiate_recovery(request(), recovery_deps)
-    # When Bob (not registered) asks, his own count starts at one
+    providers.add(replace(bob, registered_email="zephrine@example.test"))
+    # When Bob asks, his own count starts at one (his password is wrong: nothing is sent)
     initiate_recovery(request(username="zephrine@example.test", person=BOB), recovery_deps)
-    assert outcomes()[-1] == ("initiate_recovery", "not_registered")
-    assert attempts.attempts.keys() == {
-        f"initiate#aslp#{ALICE['providerId']}",
-        f"initiate#octp#{BOB['providerId']}",
+    assert outcomes()[-1] == ("initiate_recovery", "bad_password")
+    assert {key: len(moments) for key, moments in attempts.attempts.items()} == {
+        f"initiate#aslp#{ALICE['providerId']}": 3,
+        f"initiate#octp#{BOB['providerId']}": 1,
     }
+
+
+def test_a_stranger_with_the_license_facts_alone_cannot_spend_the_limit(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    attempts: FakeAttemptCounter,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given a stranger with Alice's license facts asks ten times, with another email
+    for _ in range(10):
+        initiate_recovery(request(username="stranger@elsewhere.test"), recovery_deps)
+    # When Alice asks, with her email and password
+    initiate_recovery(request(), recovery_deps)
+    # Then her link is sent: none of the stranger's requests counted
+    assert mailer.recipients() == [ALICE_EMAIL]
+    assert [outcome for _, outcome in outcomes()] == ["email_mismatch"] * 10 + ["sent"]
+    assert attempts.attempts == {f"initiate#aslp#{ALICE['providerId']}": [clock()]}
+
+
+def test_retrying_while_refused_does_not_lengthen_the_wait(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given Alice's three requests of the hour were spent at once
+    for _ in range(3):
+        initiate_recovery(request(), recovery_deps)
+    # When she keeps asking every quarter of an hour, refused
+    for _ in range(3):
+        clock.advance(minutes=15)
+        initiate_recovery(request(), recovery_deps)
+    # Then the hour after the first three, her request goes through all the same
+    clock.advance(minutes=15, seconds=1)
+    initiate_recovery(request(), recovery_deps)
+    assert [outcome for _, outcome in outcomes()] == ["sent"] * 3 + ["rate_limited"] * 3 + ["sent"]
+    assert len(mailer.sent) == 4
 
 
 def test_an_unregistered_provider_gets_nothing(
@@ -288,7 +331,7 @@ def test_a_wrong_password_gets_nothing(
     [
         ("licenses", "find_match"),
         ("providers", "get"),
-        ("attempts", "record_and_count"),
+        ("attempts", "record_within"),
         ("identity", "password_is_valid"),
         ("providers", "store_recovery_token"),
         ("mailer", "send"),
