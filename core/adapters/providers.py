@@ -274,20 +274,24 @@ class DynamoProviderStore:
         """Lock the account: no recovery until unlocked, every session older than now cut.
 
         Idempotent, so that a "Not me" interrupted after this write locks again on retry; the
-        first lock's time is kept.
+        first lock's time is kept, and only the first lock is an event of the history (two
+        "Not me" links used at once used to write one each).
         """
-        self._transact(
-            [
-                self._update_item(
-                    provider,
-                    "SET lockedAt = if_not_exists(lockedAt, :now), sessionsNotBefore = :now "
-                    f"REMOVE {_PENDING_ATTRIBUTES}",
-                    "attribute_exists(pk)",
-                    {":now": key_layout.to_stored(now)},
-                ),
-                self._event_put(provider, "account_locked", now, origin),
-            ]
+        update = (
+            "SET lockedAt = if_not_exists(lockedAt, :now), sessionsNotBefore = :now "
+            f"REMOVE {_PENDING_ATTRIBUTES}"
         )
+        values = {":now": key_layout.to_stored(now)}
+        first = "attribute_exists(pk) AND attribute_not_exists(lockedAt)"
+        try:
+            self._transact(
+                [
+                    self._update_item(provider, update, first, values),
+                    self._event_put(provider, "account_locked", now, origin),
+                ]
+            )
+        except ConditionFailed:  # locked already (or no such provider: this raises again)
+            self._conditional_update(provider, update, "attribute_exists(pk)", values)
 
     def use_not_me_link(self, provider: Provider, link: NotMeLink) -> None:
         """Delete a used link; ConditionFailed if another request used it first."""

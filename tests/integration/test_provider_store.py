@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 
 from core.adapters.providers import DynamoProviderStore
 from core.errors import ConditionFailed, UpstreamFailed, UpstreamUnavailable
-from core.models import AccountEvent, PendingRecovery, Provider
+from core.models import AccountEvent, PendingRecovery, Provider, RequestOrigin
 from tests.integration.conftest import Tables
 from tests.support.data import ALICE, BOB
 from tests.support.stored_events import stored_events
@@ -286,6 +286,29 @@ def test_store_recovery_token_replaces_the_pending_one_and_logs_each_request(
         AccountEvent("recovery_requested", t1),
         AccountEvent("registered", NOW),
     ]
+
+
+def test_locking_again_cuts_sessions_again_but_logs_one_lock(
+    store: DynamoProviderStore, history: History
+) -> None:
+    registered = register(store, alice(store), ALICE_EMAIL)
+    t1, t2 = NOW + timedelta(minutes=1), NOW + timedelta(minutes=2)
+
+    store.lock(registered, t1, RequestOrigin("198.51.100.7", "Firefox on Linux"))
+    store.lock(registered, t2, RequestOrigin("198.51.100.8", "Safari on macOS"))
+
+    locked = alice(store)
+    assert (locked.locked_at, locked.sessions_not_before) == (t1, t2)
+    assert history("aslp", ALICE["providerId"], 10) == [
+        AccountEvent("account_locked", t1, RequestOrigin("198.51.100.7", "Firefox on Linux")),
+        AccountEvent("registered", NOW),
+    ]
+
+
+def test_locking_an_unknown_provider_fails(store: DynamoProviderStore) -> None:
+    ghost = Provider("0f8d2b6e-3c1a-4f5e-9b7d-2a6c8e4f1b3d", "aslp", "No", "Body")
+    with pytest.raises(ConditionFailed):
+        store.lock(ghost, NOW, RequestOrigin())
 
 
 def test_store_recovery_token_refuses_a_record_whose_email_changed(

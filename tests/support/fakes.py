@@ -245,7 +245,8 @@ class FakeProviderStore(FailsOnDemand):
         self._put(
             replace(stored, locked_at=locked_at, sessions_not_before=now, pending_recovery=None)
         )
-        self._event(provider, "account_locked", now, origin)
+        if stored.locked_at is None:
+            self._event(provider, "account_locked", now, origin)
 
     def use_not_me_link(self, provider: Provider, link: NotMeLink) -> None:
         self._check("use_not_me_link")
