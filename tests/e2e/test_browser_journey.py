@@ -41,6 +41,7 @@ INVITATION, RECOVERED = "Your provider account", "Your provider account was reco
 CONFIRMATION = "Confirm account recovery"
 NOTICE = "Was it you? Your provider account was recovered"
 LOCKED = "Your provider account is locked"
+CANCELLED = "Account recovery cancelled"
 MAIL_TIMEOUT_SECONDS = 30
 # The slowest POST waits out a 5 s floor; a loaded machine adds to it.
 ANSWER_TIMEOUT_MS = 30_000
@@ -137,6 +138,21 @@ def first_sign_in(page: Page, server: Server, temporary_password: str, shots: st
     page.get_by_role("button", name="Finish setup").click()
     expect(page).to_have_url(f"{server.origin}/account")
     return password
+
+
+def sign_in_with_code(page: Page, server: Server, password: str, go: bool = True) -> None:
+    """Email, password and the authenticator's code, on to /account (from /sign-in if `go`)."""
+    if go:
+        page.goto(f"{server.origin}/sign-in")
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    page.get_by_label("6-digit code from your authenticator app").fill(
+        fresh_code(MotoTOTP("asdfasdfasdf"))  # the only secret moto ever associates
+    )
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.origin}/account")
 
 
 def events_shown(page: Page) -> list[str]:
@@ -238,14 +254,7 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     )
     expect(page.get_by_label("Email address")).to_have_value(EMAIL)
     expect(page.get_by_label("Password", exact=True)).to_have_value("")
-    page.get_by_label("Password", exact=True).fill(new_password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
-    page.get_by_label("6-digit code from your authenticator app").fill(
-        fresh_code(MotoTOTP("asdfasdfasdf"))
-    )
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{server.origin}/account")
+    sign_in_with_code(page, server, new_password, go=False)
     page.get_by_role("button", name="Sign out").click()
     expect(status(page)).to_contain_text("You are signed out.")
     password = new_password
@@ -262,7 +271,37 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
         f"way to {EMAIL}. Its link works once, for 15 minutes."
     )
     capture(page, "account-recovery-sent")
-    link = wait_for_mail(server, CONFIRMATION).recovery_link
+    wait_for_mail(server, CONFIRMATION)
+
+    # And, signed in on a device that still works, sees that recovery pending and cancels it
+    sign_in_with_code(page, server, password)
+    expect(
+        page.get_by_role("heading", name="A recovery of this account is pending")
+    ).to_be_visible()
+    expect(page.locator("#pending-text")).to_contain_text("Someone asked on ")
+    capture(page, "account-pending")
+    page.get_by_role("button", name="It was not me: cancel it").click()
+    expect(status(page)).to_have_text(
+        "The recovery is cancelled: its link no longer works, and an email confirms it. Now "
+        "change your password below."
+    )
+    expect(status(page)).to_be_focused()
+    expect(page.locator("#pending")).to_be_hidden()
+    wait_for_mail(server, CANCELLED)
+    page.reload()
+    assert events_shown(page)[:2] == ["Recovery cancelled", "Recovery requested"]
+    expect(page.locator("#pending")).to_be_hidden()
+    page.get_by_role("button", name="Sign out").click()
+    expect(status(page)).to_contain_text("You are signed out.")
+
+    # When she asks again, then the new link is the one she goes on with
+    page.goto(f"{server.origin}/account-recovery")
+    fill_license(page)
+    page.get_by_label("Email address of your account").fill(EMAIL)
+    page.get_by_label("Current password").fill(password)
+    page.get_by_role("button", name="Email me a recovery link").click()
+    expect(status(page)).to_contain_text("Request received.")
+    link = wait_for_mail(server, CONFIRMATION, seen=1).recovery_link
     token = remember(
         dict(p.split("=", 1) for p in urlsplit(link).fragment.split("&"))["recoveryToken"]
     )
@@ -295,7 +334,13 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     # Then a new invitation lets her in with a new password and a new authenticator
     recovered = wait_for_mail(server, RECOVERED)
     recovered_password = first_sign_in(page, server, recovered.temporary_password)
-    assert events_shown(page) == ["Recovery completed", "Recovery requested", "Account registered"]
+    assert events_shown(page) == [
+        "Recovery completed",
+        "Recovery requested",
+        "Recovery cancelled",
+        "Recovery requested",
+        "Account registered",
+    ]
 
     # And the lost device's ID token is refused
     assert me_status(server, lost_device_token) == 401

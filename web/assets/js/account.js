@@ -2,6 +2,7 @@
 // password; sign out.
 import { getWithToken } from "./api.js";
 import { enablePasswordChange } from "./change-password.js";
+import { showPendingRecovery } from "./pending-recovery.js";
 import { cognito } from "./cognito.js";
 import { accessToken, forgetTokens, idToken } from "./session.js";
 import { say, sayWithLink } from "./ui.js";
@@ -10,6 +11,9 @@ const EVENTS = {
   registered: "Account registered",
   recovery_requested: "Recovery requested",
   recovery_completed: "Recovery completed",
+  recovery_cancelled: "Recovery cancelled",
+  account_locked: "Account locked",
+  account_unlocked: "Account unlocked by support",
 };
 
 function item(text, datetime) {
@@ -37,6 +41,7 @@ function show(profile) {
   document.getElementById("events").replaceChildren(
     ...profile.events.map((event) => item(EVENTS[event.type] ?? event.type, event.occurredAt)),
   );
+  showPendingRecovery(profile.pendingRecovery, document.getElementById("pending"));
   document.getElementById("profile").hidden = false;
 }
 

@@ -18,6 +18,12 @@ export async function getWithToken(path, idToken) {
   return send(`${apiBaseUrl}${path}`, { headers: { Authorization: `Bearer ${idToken}` } });
 }
 
+/** DELETE with the ID token as bearer. */
+export async function deleteWithToken(path, idToken) {
+  const { apiBaseUrl } = await config();
+  return send(`${apiBaseUrl}${path}`, { method: "DELETE", headers: { Authorization: `Bearer ${idToken}` } });
+}
+
 async function send(url, init) {
   let answer;
   try {
