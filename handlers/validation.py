@@ -14,7 +14,7 @@ from typing import Any
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
-from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker, ValidationError, validators
 
 # ASCII dot-atom only: SES and Cognito refuse anything else, and a refusal after a license
@@ -87,9 +87,37 @@ class SafeJSONBodyValidator(JSONRequestBodyValidator):
             raise BadRequestProblem(detail=describe(error)) from None
 
 
-def describe(error: ValidationError) -> str:
+class SafeParameterValidator(ParameterValidator):  # type: ignore[misc]
+    """Parameter validation whose messages, like the body's, never quote what was sent."""
+
+    @staticmethod
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
+    ) -> str | None:
+        error = ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
+        if error is None or value is None:
+            return error  # None, or the missing required parameter, named by the spec
+        schema = param.get("schema", param)
+        try:
+            Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER).validate(value)
+        except ValidationError as failure:
+            return describe(failure, root=param["name"])
+        return error
+
+    def validate_query_parameter_list(
+        self, request: Any, security_params: list[str] | None = None
+    ) -> set[str]:
+        """Unknown query parameters are refused without their names (the caller's own text)."""
+        if super().validate_query_parameter_list(request, security_params):
+            raise BadRequestProblem(
+                detail="The request has query parameters the operation does not take"
+            )
+        return set()
+
+
+def describe(error: ValidationError, root: str = "body") -> str:
     """A message naming the field and the broken rule, never the submitted value."""
-    field = ".".join(str(part) for part in error.absolute_path) or "body"
+    field = ".".join(str(part) for part in error.absolute_path) or root
     rule, expected = error.validator, error.validator_value
     if rule == "required":  # names a property of the schema, not of the request
         return str(error.message)
@@ -110,5 +138,6 @@ def describe(error: ValidationError) -> str:
 
 VALIDATORS = {
     **VALIDATOR_MAP,
+    "parameter": SafeParameterValidator,
     "body": MediaTypeDict({"*/*json": SafeJSONBodyValidator}),
 }

@@ -334,7 +334,7 @@ def test_live_jurisdictions_of_an_unknown_compact_is_a_problem(browser: Any) -> 
 
     assert answer.status_code == 400
     assert answer.headers["content-type"] == "application/problem+json"
-    detail = "'nope' is not one of ['aslp', 'octp', 'coun']"
+    detail = "'compact' must be one of ['aslp', 'octp', 'coun']"  # not what was sent
     assert answer.json() == {
         "type": "about:blank",
         "title": "Bad Request",
