@@ -47,7 +47,7 @@ MAX_HEAD_BYTES = 64 * 1024
 OWN_ANSWER_HEADERS = (*SecurityHeadersMiddleware.COMMON, (b"cache-control", b"no-store"))
 
 
-class ReadDeadlineProtocol(HttpToolsProtocol):
+class ServiceProtocol(HttpToolsProtocol):
     """httptools' protocol with deadlines, a head size limit and a cap on requests in flight."""
 
     read_timeout_seconds = 10.0  # set per server by server_protocol
@@ -197,10 +197,10 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def server_protocol(read_timeout_seconds: float, max_in_flight: int) -> type[ReadDeadlineProtocol]:
+def server_protocol(read_timeout_seconds: float, max_in_flight: int) -> type[ServiceProtocol]:
     """The protocol class with these limits (uvicorn builds one instance a connection)."""
     limits = {"read_timeout_seconds": read_timeout_seconds, "max_in_flight": max_in_flight}
-    return type("ReadDeadlineProtocol", (ReadDeadlineProtocol,), limits)
+    return type("ServiceProtocol", (ServiceProtocol,), limits)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
