@@ -7,11 +7,10 @@ keep-alive timeout and concurrency cap (handlers/server.py), as `provider-accoun
 
 from gunicorn.glogging import Logger
 
-from core.config import Settings
-from core.logs import configure_logging
+from core.logs import configure_logging, settings_or_exit
 from core.metrics import start_metrics_server
 
-settings = Settings()
+settings = settings_or_exit()
 # Before gunicorn starts: the master's lines, and what a worker logs while it loads the app
 # (it inherits this), are JSON in AWS like the rest.
 configure_logging(settings)

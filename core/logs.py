@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from core import log_context
 from core.config import Settings
@@ -123,3 +127,28 @@ def cap_sdk_wire_logs(level: int) -> None:
     """Keep the AWS SDK's loggers at WARNING or above, whatever LOG_LEVEL says."""
     for name in SDK_WIRE_LOGGERS:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or one log line saying which is wrong and exit status 2.
+
+    For the container's start: without settings there is no logging set-up yet, and pydantic's
+    many-line traceback would reach CloudWatch as many lines, none of them JSON. The format
+    follows what the settings would have chosen, read from the environment directly.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]  # its message, never the input it refused
+        where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
+        message = f"invalid settings: {where}: {first.get('msg', 'invalid')}"
+        log_format = os.environ.get("LOG_FORMAT", "auto").lower()
+        local = os.environ.get("APP_ENV", "local").lower() == "local"
+        if log_format == "json" or (log_format == "auto" and not local):
+            record = logging.makeLogRecord(
+                {"name": "provider_accounts.settings", "levelname": "CRITICAL", "msg": message}
+            )
+            print(JsonFormatter().format(record), file=sys.stderr)
+        else:
+            print(f"provider-accounts: {message}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -233,3 +233,32 @@ def wait_until_healthy(base: str, process: subprocess.Popen, log_path: Path) -> 
         except requests.RequestException:  # not listening yet, or still starting its workers
             time.sleep(0.2)
     pytest.fail(f"the container command never became healthy:\n{log_path.read_text()[-3000:]}")
+
+
+def test_the_container_command_refuses_bad_settings_in_one_json_line(tmp_path):
+    # Given the Dockerfile's environment without the pool, the app client or reCAPTCHA's secret
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("LOG_FORMAT", "APP_ENV")},
+        **dockerfile_env(),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PORT": str(free_port()),
+    }
+    for name in ("USER_POOL_ID", "USER_POOL_CLIENT_ID", "RECAPTCHA_SECRET"):
+        env.pop(name, None)
+    command = json.loads(dockerfile_instruction("CMD"))
+
+    # When the image's command runs
+    done = subprocess.run(  # noqa: S603
+        command, cwd=ROOT, env=env, capture_output=True, timeout=60, check=False
+    )
+
+    # Then it stops at once with one JSON line naming what is missing, no traceback
+    assert done.returncode == 2
+    [line] = done.stderr.decode().splitlines()
+    record = json.loads(line)
+    assert (record["level"], record["logger"]) == ("CRITICAL", "provider_accounts.settings")
+    assert record["event"] == (
+        "invalid settings: settings: Value error, APP_ENV=aws requires RECAPTCHA_SECRET, "
+        "USER_POOL_ID, USER_POOL_CLIENT_ID to be set in the environment"
+    )
+    assert done.stdout == b""
