@@ -137,7 +137,7 @@ def settings_or_exit() -> Settings:
     follows what the settings would have chosen, read from the environment directly.
     """
     try:
-        return Settings()
+        return Settings()  # type: ignore[call-arg]  # the fields come from the environment
     except ValidationError as error:
         first = error.errors()[0]  # its message, never the input it refused
         where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
