@@ -59,12 +59,15 @@ class ServiceProtocol(HttpToolsProtocol):
         self._write_deadline: asyncio.TimerHandle | None = None
         self._running: RequestResponseCycle | None = None
         self._refusal: str | None = None
+        self._owed_refusal: bytes | None = None
         self._head_bytes, self._head_tail, self._reading_head = 0, b"", True
         super().connection_made(transport)
         self._start_deadline()
 
     def data_received(self, data: bytes) -> None:
         """Refuse a head past MAX_HEAD_BYTES before the parser spends time on it (431)."""
+        if self._owed_refusal is not None:
+            return  # a request was refused: nothing after it is read
         if self._reading_head and self._head_too_long(data):
             self._answer_and_close(HTTPException(431, "The request headers are too large"))
             return
@@ -110,6 +113,12 @@ class ServiceProtocol(HttpToolsProtocol):
         """
         self._answer_and_close(HTTPException(400, self._refusal or msg))
 
+    def on_response_complete(self) -> None:
+        """After the last answer owed before a refused request, its refusal, then the close."""
+        super().on_response_complete()
+        if self._owed_refusal is not None and not self._answers_owed():
+            self._write_and_close(self._owed_refusal)
+
     def pause_writing(self) -> None:
         """The client stopped reading: it has the read deadline to start again."""
         super().pause_writing()
@@ -146,7 +155,31 @@ class ServiceProtocol(HttpToolsProtocol):
         return self._head_bytes > MAX_HEAD_BYTES
 
     def _answer_and_close(self, error: HTTPException) -> None:
+        """Refuse a request, and close the connection once the answers it follows are out.
+
+        Written at once it would reach a client pipelining requests as the answer to an
+        earlier request still running.
+        """
         self._reading_head = False
+        answer = self._problem_bytes(error)
+        if self._answers_owed():
+            self._owed_refusal = answer
+            self._stop_deadline()  # the client has sent all it will be answered for
+            self.flow.pause_reading()
+            return
+        self._write_and_close(answer)
+
+    def _answers_owed(self) -> bool:
+        running = self._running is not None and not self._running.response_complete
+        return running or bool(self.pipeline)
+
+    def _write_and_close(self, answer: bytes) -> None:
+        self._owed_refusal = None
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+            self.transport.close()
+
+    def _problem_bytes(self, error: HTTPException) -> bytes:
         problem = problem_for(error)
         headers = [*self.server_state.default_headers, *OWN_ANSWER_HEADERS]
         headers += [
@@ -154,8 +187,7 @@ class ServiceProtocol(HttpToolsProtocol):
         ]
         headers += [(b"content-length", str(len(problem.body)).encode()), (b"connection", b"close")]
         head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-        self.transport.write(STATUS_LINE[problem.status] + head + b"\r\n" + problem.body)
-        self.transport.close()
+        return STATUS_LINE[problem.status] + head + b"\r\n" + problem.body
 
     def _start_deadline(self) -> None:
         if self._deadline is None:

@@ -381,5 +381,52 @@ def test_a_request_without_exactly_one_host_is_refused(server: Server, head: byt
     assert json.loads(body)["detail"] == "Send exactly one Host header"
 
 
+@pytest.mark.parametrize(
+    ("refused", "status", "detail"),
+    [
+        (b"GET /v1/health HTTP/1.1\r\n\r\n", 400, "Send exactly one Host header"),
+        (
+            b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 70_000 + b"\r\n\r\n",
+            431,
+            "The request headers are too large",
+        ),
+    ],
+    ids=["no-host", "head-too-large"],
+)
+def test_a_refused_pipelined_request_is_answered_after_the_one_before_it(
+    server: Server, refused: bytes, status: int, detail: str
+) -> None:
+    # Given a cancelRecovery (2 s floor) and, behind it on the same connection, a request the
+    # protocol refuses
+    body = json.dumps(
+        {
+            "compact": "aslp",
+            "providerId": ALICE["providerId"],
+            "cancelToken": "a" * 22 + "." + "b" * 43,
+            "recaptchaToken": "ok",
+        }
+    ).encode()
+    first = (
+        b"POST /v1/provider-users/cancelRecovery HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+    with connect(server) as connection:
+        connection.sendall(first)
+        time.sleep(0.2)
+        connection.sendall(refused)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+
+    # Then the first answer comes first, then the refusal, then the connection closes
+    answers = received.split(b"HTTP/1.1 ")[1:]
+    assert [int(answer[:3]) for answer in answers] == [200, status]
+    assert json.loads(answers[0].partition(b"\r\n\r\n")[2]) == {"message": "request processed"}
+    assert json.loads(answers[1].partition(b"\r\n\r\n")[2])["detail"] == detail
+
+
 def test_an_http_1_0_request_needs_no_host(server: Server) -> None:
     assert exchange(server, b"GET /v1/health HTTP/1.0\r\n\r\n")[0] == 200
