@@ -236,6 +236,8 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
         "That is not your current password, or your session has ended. Check it and try "
         "again, or sign in again."
     )
+    # And the keyboard is back on the button it pressed
+    expect(page.get_by_role("button", name="Change my password")).to_be_focused()
     page.get_by_label("Current password").fill(password)
     page.get_by_role("button", name="Change my password").click()
     expect(status(page)).to_have_text(

@@ -32,6 +32,8 @@ function item(text, datetime) {
 function show(profile) {
   document.getElementById("name").textContent = `${profile.givenName} ${profile.familyName}`;
   document.getElementById("email").textContent = profile.email;
+  // Password managers file the new password under this account.
+  document.getElementById("account-username").value = profile.email;
   document.getElementById("compact").textContent = profile.compact;
   document.getElementById("licenses").replaceChildren(
     ...profile.licenses.map((license) =>

@@ -23,10 +23,19 @@ export function focusStatus() {
   status.focus();
 }
 
-/** Disable a form's (or a single) button while a request runs, so it is sent once. */
+/**
+ * Disable a form's (or a single) button while a request runs, so it is sent once. A pressed
+ * button loses the keyboard focus as it is disabled: it gets it back when enabled again.
+ */
 export function setBusy(target, busy) {
   const button = target instanceof HTMLButtonElement ? target : target.querySelector("button[type=submit]");
+  if (busy) {
+    button.dataset.hadFocus = String(document.activeElement === button);
+  }
   button.disabled = busy;
+  if (!busy && button.dataset.hadFocus === "true" && document.activeElement === document.body) {
+    button.focus();
+  }
   target.setAttribute("aria-busy", String(busy));
 }
 
