@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -42,12 +43,29 @@ async def echo_arrival(scope, receive, send) -> None:  # noqa: ANN001
     await send({"type": "http.response.body", "body": body})
 
 
+BIG_ANSWER_CHUNKS = 64  # of 1 MiB: far more than the kernel's buffers on both sides hold
+
+
+async def big_answer(scope, receive, send) -> None:  # noqa: ANN001
+    """Answers with BIG_ANSWER_CHUNKS MiB, as fast as the connection takes them."""
+    if scope["type"] != "http":
+        return
+    length = (b"content-length", str(BIG_ANSWER_CHUNKS << 20).encode())
+    await send({"type": "http.response.start", "status": 200, "headers": [length]})
+    chunk = b"x" * (1 << 20)
+    for _ in range(BIG_ANSWER_CHUNKS):
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
 @contextmanager
-def serving(read_timeout: float = 5, keep_alive: float = 5) -> Iterator[int]:
-    """uvicorn with the service's protocol in front of echo_arrival; yields its port."""
+def serving(
+    read_timeout: float = 5, keep_alive: float = 5, app: Any = echo_arrival
+) -> Iterator[int]:
+    """uvicorn with the service's protocol in front of `app`; yields its port."""
     port = free_port()
     config = uvicorn.Config(
-        echo_arrival,
+        app,
         port=port,
         http=server_protocol(read_timeout, max_in_flight=1000),
         timeout_keep_alive=keep_alive,
@@ -112,6 +130,23 @@ def test_a_half_sent_request_behind_another_is_cut_off_at_its_read_deadline() ->
 
     # Then the connection closes at the second request's read deadline, not at keep-alive's
     assert 0.9 <= waited < 5
+
+
+def test_a_client_that_stops_reading_is_dropped_at_the_read_deadline() -> None:
+    # Given a one-second deadline and an answer far larger than the buffers between the two
+    with (
+        serving(read_timeout=1, keep_alive=30, app=big_answer) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=10) as client,
+    ):
+        # When the client asks, then reads nothing for longer than the deadline
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(3)
+        received = 0
+        while chunk := client.recv(1 << 20):
+            received += len(chunk)
+
+    # Then the server had dropped it: only what the buffers held arrived, then the close
+    assert 0 < received < (BIG_ANSWER_CHUNKS << 20) // 2
 
 
 def test_the_served_app_leaves_its_startup_objects_out_of_garbage_collection() -> None:
