@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from core.config import Settings
+from core.config import Settings, invalid_settings
 from core.logs import configure_logging
 from core.metrics import start_metrics_server
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        print(f"provider-accounts: invalid settings: {_first_error(error)}", file=sys.stderr)
+        print(f"provider-accounts: {invalid_settings(error)}", file=sys.stderr)
         return 2
     configure_logging(settings)
     if args.command == "serve":
@@ -121,12 +121,6 @@ def unlock_account(settings: Settings, compact: str, provider_id: str) -> int:
         return 1
     print(f"unlocked {compact}/{provider_id} (by {operator})")
     return 0
-
-
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-    return f"{where}: {first.get('msg', 'invalid')}"
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.emails import link_templates
@@ -232,3 +232,10 @@ class Settings(BaseSettings):
     def is_local(self) -> bool:
         """Whether the service runs on the embedded local AWS stack."""
         return self.app_env == "local"
+
+
+def invalid_settings(error: ValidationError) -> str:
+    """One line for settings that failed: the first error's place and message, never its input."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
+    return f"invalid settings: {where}: {first.get('msg', 'invalid')}"

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core import log_context
-from core.config import Settings
+from core.config import Settings, invalid_settings
 
 # Fields that record_outcome and the request log pass with `extra=`; nothing else is copied.
 EXTRA_FIELDS = (
@@ -139,9 +139,7 @@ def settings_or_exit() -> Settings:
     try:
         return Settings()  # type: ignore[call-arg]  # the fields come from the environment
     except ValidationError as error:
-        first = error.errors()[0]  # its message, never the input it refused
-        where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
-        message = f"invalid settings: {where}: {first.get('msg', 'invalid')}"
+        message = invalid_settings(error)
         log_format = os.environ.get("LOG_FORMAT", "auto").lower()
         local = os.environ.get("APP_ENV", "local").lower() == "local"
         if log_format == "json" or (log_format == "auto" and not local):
