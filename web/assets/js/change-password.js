@@ -3,7 +3,7 @@
 // email: that would let whoever reads the mailbox pass the recovery's password check).
 import { cognito, CognitoError } from "./cognito.js";
 import { accessToken } from "./session.js";
-import { formValues, invalidFields, say, setBusy } from "./ui.js";
+import { onValidSubmit, say, setBusy } from "./ui.js";
 
 const ERRORS = {
   NotAuthorizedException: "That is not your current password, or your session has ended. Check it and try again, or sign in again.",
@@ -16,14 +16,7 @@ const ERRORS = {
 
 /** Change the password when `form` is submitted; every answer is said in the status region. */
 export function enablePasswordChange(form) {
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const invalid = invalidFields(form);
-    if (invalid.length) {
-      say(`Please fill in: ${invalid.join(", ")}.`, "error");
-      return;
-    }
-    const { currentPassword, newPassword, repeatPassword } = formValues(form);
+  onValidSubmit(form, async ({ currentPassword, newPassword, repeatPassword }) => {
     if (newPassword !== repeatPassword) {
       say("The two new passwords differ. Please type the same password twice.", "error");
       return;

@@ -1,6 +1,6 @@
 // A page whose one form POSTs to the API and always gets the same generic answer when valid.
 import { postJson, problemText } from "./api.js";
-import { formValues, invalidFields, say, setBusy } from "./ui.js";
+import { onValidSubmit, say, setBusy } from "./ui.js";
 
 /**
  * Submit `form` to `path` with `toBody(values)`; on 200 show `done(values)`.
@@ -8,14 +8,7 @@ import { formValues, invalidFields, say, setBusy } from "./ui.js";
  * and only after a few seconds: the button stays disabled meanwhile so it is sent once.
  */
 export function submitToApi(form, { path, toBody, done }) {
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const invalid = invalidFields(form);
-    if (invalid.length) {
-      say(`Please fill in: ${invalid.join(", ")}.`, "error");
-      return;
-    }
-    const values = formValues(form);
+  onValidSubmit(form, async (values) => {
     setBusy(form, true);
     say("Sending… this takes a few seconds.");
     const answer = await postJson(path, await toBody(values));

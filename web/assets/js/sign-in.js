@@ -2,7 +2,7 @@
 import qrcode from "/assets/vendor/qrcode.mjs";
 import { clientId, cognito, CognitoError } from "./cognito.js";
 import { keepTokens } from "./session.js";
-import { formValues, invalidFields, say, sayWithLink, setBusy } from "./ui.js";
+import { onValidSubmit, say, sayWithLink, setBusy } from "./ui.js";
 
 const ISSUER = "Provider accounts";
 const steps = ["password-step", "new-password-step", "mfa-setup-step", "mfa-step"].map((id) =>
@@ -107,17 +107,11 @@ function explain(error) {
 
 /** Run `action` for a submitted step form: validation, busy button, errors explained. */
 function onSubmit(form, action) {
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const invalid = invalidFields(form);
-    if (invalid.length) {
-      say(`Please fill in: ${invalid.join(", ")}.`, "error");
-      return;
-    }
+  onValidSubmit(form, async (values) => {
     setBusy(form, true);
     say("Checking…");
     try {
-      await action(formValues(form));
+      await action(values);
     } catch (error) {
       explain(error);
     } finally {

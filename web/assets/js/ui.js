@@ -40,7 +40,7 @@ export function setBusy(target, busy) {
 }
 
 /** The form's named fields as an object of trimmed strings (passwords untouched). */
-export function formValues(form) {
+function formValues(form) {
   const values = {};
   for (const [name, value] of new FormData(form)) {
     const field = form.elements.namedItem(name);
@@ -49,8 +49,21 @@ export function formValues(form) {
   return values;
 }
 
+/** Call `handle(values)` when `form` is submitted with every field valid; else say which not. */
+export function onValidSubmit(form, handle) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const invalid = invalidFields(form);
+    if (invalid.length) {
+      say(`Please fill in: ${invalid.join(", ")}.`, "error");
+      return;
+    }
+    await handle(formValues(form));
+  });
+}
+
 /** Empty or malformed required fields, by their label; focuses the first one. */
-export function invalidFields(form) {
+function invalidFields(form) {
   const invalid = [...form.elements].filter((field) => field.willValidate && !field.checkValidity());
   invalid.forEach((field) => field.setAttribute("aria-invalid", "true"));
   form.querySelectorAll("[aria-invalid]").forEach((field) => {
