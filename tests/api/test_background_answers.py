@@ -10,17 +10,10 @@ from core.config import Settings
 from core.wiring import build_services
 from handlers.app import create_app
 from tests.support.background import drain
-from tests.support.data import ALICE, initiate_body, registration_body
+from tests.support.data import ALICE, BUSY, initiate_body, registration_body
 from tests.support.mail import read_outbox
 
 PROCESSED = {"message": "request processed"}
-BUSY = {
-    "type": "about:blank",
-    "title": "Service Unavailable",
-    "status": 503,
-    "detail": "The service is busy; please retry in a moment",
-    "message": "The service is busy; please retry in a moment",
-}
 
 
 class HeldIdentity:

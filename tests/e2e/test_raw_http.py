@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.conftest import Server, start_server, stop_server
-from tests.support.data import ALICE
+from tests.support.data import ALICE, BUSY
 
 pytestmark = pytest.mark.e2e
 
@@ -63,6 +63,16 @@ def exchange(server: Server, request: bytes) -> tuple[int, dict[str, str], bytes
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
     return int(status_line.split()[1]), headers, body
+
+
+def json_post(path: bytes, fields: dict[str, str]) -> tuple[bytes, bytes]:
+    """The head and body of a keep-alive POST of `fields` as JSON."""
+    body = json.dumps(fields).encode()
+    head = (
+        b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    return head, body
 
 
 def seconds_until_closed(connection: socket.socket, dribble: bytes = b"") -> float:
@@ -119,19 +129,14 @@ def test_a_body_sent_after_the_floor_has_passed_still_waits_the_whole_floor(
     server: Server,
 ) -> None:
     # Given a verifyRecovery (3 s floor) whose headers come 1.5 s before its body
-    body = json.dumps(
+    head, body = json_post(
+        b"/v1/provider-users/verifyRecovery",
         {
             "compact": "aslp",
             "providerId": ALICE["providerId"],
             "recoveryToken": "a" * 22 + "." + "b" * 43,
             "recaptchaToken": "ok",
-        }
-    ).encode()
-    head = (
-        b"POST /v1/provider-users/verifyRecovery HTTP/1.1\r\nHost: x\r\n"
-        b"Content-Type: application/json\r\nContent-Length: "
-        + str(len(body)).encode()
-        + b"\r\n\r\n"
+        },
     )
     with connect(server) as connection:
         connection.sendall(head)
@@ -234,13 +239,6 @@ def test_an_idle_kept_alive_connection_is_closed(server: Server) -> None:
     assert KEEP_ALIVE - 0.5 <= waited <= KEEP_ALIVE + SLACK
 
 
-BUSY = {
-    "type": "about:blank",
-    "title": "Service Unavailable",
-    "status": 503,
-    "detail": "The service is busy; please retry in a moment",
-    "message": "The service is busy; please retry in a moment",
-}
 LIVE = b"GET /v1/public/jurisdictions/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 HEALTH = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
@@ -363,23 +361,17 @@ def test_a_refused_pipelined_request_is_answered_after_the_one_before_it(
 ) -> None:
     # Given a cancelRecovery (2 s floor) and, behind it on the same connection, a request the
     # protocol refuses
-    body = json.dumps(
+    head, body = json_post(
+        b"/v1/provider-users/cancelRecovery",
         {
             "compact": "aslp",
             "providerId": ALICE["providerId"],
             "cancelToken": "a" * 22 + "." + "b" * 43,
             "recaptchaToken": "ok",
-        }
-    ).encode()
-    first = (
-        b"POST /v1/provider-users/cancelRecovery HTTP/1.1\r\nHost: x\r\n"
-        b"Content-Type: application/json\r\nContent-Length: "
-        + str(len(body)).encode()
-        + b"\r\n\r\n"
-        + body
+        },
     )
     with connect(server) as connection:
-        connection.sendall(first)
+        connection.sendall(head + body)
         time.sleep(0.2)
         connection.sendall(refused)
         received = b""

@@ -26,6 +26,15 @@ BOB = {
     "dob": "1991-02-11",
     "partialSocial": "9047",
 }
+# The 503 problem of a full queue or a full server: retry later.
+BUSY = {
+    "type": "about:blank",
+    "title": "Service Unavailable",
+    "status": 503,
+    "detail": "The service is busy; please retry in a moment",
+    "message": "The service is busy; please retry in a moment",
+}
+
 SECRETS_THAT_MUST_NOT_BE_LOGGED = [
     v
     for person in (ALICE, BOB)
