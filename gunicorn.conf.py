@@ -11,15 +11,13 @@ from core.logs import configure_logging, settings_or_exit
 from core.metrics import start_metrics_server
 
 settings = settings_or_exit()
-# Before gunicorn starts: the master's lines, and what a worker logs while it loads the app
-# (it inherits this), are JSON in AWS like the rest.
-configure_logging(settings)
 
 
 class ServiceLogger(Logger):
     """gunicorn's own lines (booting, signals, worker timeouts) through the service's handler.
 
     gunicorn gives its loggers a plain-text handler of their own; this takes it away again.
+    The master sets it up before it logs or forks, so a worker loading the app logs the same.
     """
 
     def setup(self, cfg: object) -> None:

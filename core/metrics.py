@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
 
 ATTEMPTS = Counter(
     "provider_accounts_attempts",
@@ -56,15 +63,12 @@ def start_metrics_server(port: int, host: str, multiprocess_dir: str | None) -> 
     """
     if not port:
         return
-    registry = None
+    registry = REGISTRY
     if multiprocess_dir:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
     try:
-        if registry is None:
-            start_http_server(port, addr=host)
-        else:
-            start_http_server(port, addr=host, registry=registry)
+        start_http_server(port, addr=host, registry=registry)
     except OSError as error:  # e.g. a second local server on the same machine
         raise SystemExit(
             f"METRICS_PORT {port} on {host} cannot be used ({error.strerror}): set METRICS_PORT "

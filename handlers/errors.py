@@ -197,7 +197,7 @@ async def send_problem(
     """The problem sent straight from a raw ASGI middleware; the connection closes after it."""
     problem = problem_for(error)
     headers = [(name.lower().encode(), value.encode()) for name, value in problem.headers.items()]
-    headers += [*extra]
+    headers.extend(extra)
     headers += [
         (b"content-length", str(len(problem.body)).encode()),
         (b"connection", b"close"),
