@@ -125,12 +125,7 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
     app.add_middleware(
         ProblemCORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
-        allow_origins=settings.cors_origins,
-        allow_credentials=False,
-        allow_methods=operation_methods(spec),  # the owner's DELETE of a pending recovery too
-        allow_headers=settings.cors_headers,
-        expose_headers=["X-Request-Id", "Retry-After"],
-        max_age=600,
+        **cors_policy(settings, spec),
     )
     app.add_middleware(LivenessMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(IntakePacingMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
@@ -151,3 +146,16 @@ def install_middlewares(app: FlaskApp, settings: Settings, spec: dict[str, Any])
         max_bytes=settings.max_body_bytes,
     )
     app.add_middleware(OperationContextMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
+
+
+def cors_policy(settings: Settings, spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a browser on another origin may send and read: the API's answers and the server's."""
+    spec = spec or load_spec(SPEC_DIR / SPEC_FILE)
+    return {
+        "allow_origins": settings.cors_origins,
+        "allow_credentials": False,
+        "allow_methods": operation_methods(spec),  # the owner's DELETE of a pending recovery too
+        "allow_headers": settings.cors_headers,
+        "expose_headers": ["X-Request-Id", "Retry-After"],
+        "max_age": 600,
+    }

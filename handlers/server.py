@@ -16,7 +16,10 @@ response floor starts at the later of the two.
 The cap counts requests in flight, not connections: idle kept-alive connections cost little,
 and counting them let a client holding many open make every request, health checks included,
 answer 503. Past the cap, liveness is still answered: on ECS a failing health check replaces
-the task, which under load would only make things worse.
+the task, which under load would only make things worse. The 503 goes through the API's CORS
+policy, which also answers a preflight at once: a frontend on another origin reads the 503 and
+its Retry-After instead of a network error. The 400 and 431 carry no CORS headers: browsers
+send neither malformed requests nor 64 KiB of headers.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 
 import uvicorn_worker
 from starlette.exceptions import HTTPException
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import (
     STATUS_LINE,
     HttpToolsProtocol,
@@ -36,8 +39,15 @@ from uvicorn.protocols.http.httptools_impl import (
 
 from core.config import Settings
 from core.errors import Overloaded
+from handlers.app import cors_policy
 from handlers.errors import problem_for, send_problem
-from handlers.middleware import ARRIVED_AT, COMPLETED_AT, SecurityHeadersMiddleware, now
+from handlers.middleware import (
+    ARRIVED_AT,
+    COMPLETED_AT,
+    ProblemCORSMiddleware,
+    SecurityHeadersMiddleware,
+    now,
+)
 
 LIVENESS_PATH = "/v1/health"
 # The request line and headers together; the parser itself has no limit, and it joins a long
@@ -47,11 +57,17 @@ MAX_HEAD_BYTES = 64 * 1024
 OWN_ANSWER_HEADERS = (*SecurityHeadersMiddleware.COMMON, (b"cache-control", b"no-store"))
 
 
+async def _overloaded(_scope: Scope, _receive: Receive, send: Send) -> None:
+    """The spec's 503 (retry later) for a request past the concurrency cap."""
+    await send_problem(send, Overloaded(), OWN_ANSWER_HEADERS)
+
+
 class ServiceProtocol(HttpToolsProtocol):
     """httptools' protocol with deadlines, a head size limit and a cap on requests in flight."""
 
     read_timeout_seconds = 10.0  # set per server by server_protocol
     max_in_flight = 1000  # likewise
+    past_the_cap: ASGIApp = staticmethod(_overloaded)  # what answers past max_in_flight
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the first request's deadline as soon as the connection opens."""
@@ -101,7 +117,7 @@ class ServiceProtocol(HttpToolsProtocol):
         """
         cycle.scope.setdefault("extensions", {})[ARRIVED_AT] = now()
         if len(self.tasks) >= self.max_in_flight and cycle.scope["path"] != LIVENESS_PATH:
-            app = _overloaded
+            app = self.past_the_cap
         self._running = cycle
         super()._start_asgi_task(cycle, app)
 
@@ -213,11 +229,6 @@ class ServiceProtocol(HttpToolsProtocol):
         self.transport.abort()  # what is still buffered for it is dropped
 
 
-async def _overloaded(_scope: Scope, _receive: Receive, send: Send) -> None:
-    """The spec's 503 (retry later) for a request past the concurrency cap."""
-    await send_problem(send, Overloaded(), OWN_ANSWER_HEADERS)
-
-
 def freeze_startup_objects() -> None:
     """Leave the objects built at startup out of every later garbage collection.
 
@@ -229,16 +240,25 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def server_protocol(read_timeout_seconds: float, max_in_flight: int) -> type[ServiceProtocol]:
+def server_protocol(
+    read_timeout_seconds: float, max_in_flight: int, past_the_cap: ASGIApp = _overloaded
+) -> type[ServiceProtocol]:
     """The protocol class with these limits (uvicorn builds one instance a connection)."""
-    limits = {"read_timeout_seconds": read_timeout_seconds, "max_in_flight": max_in_flight}
+    limits = {
+        "read_timeout_seconds": read_timeout_seconds,
+        "max_in_flight": max_in_flight,
+        "past_the_cap": staticmethod(past_the_cap),
+    }
     return type("ServiceProtocol", (ServiceProtocol,), limits)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The uvicorn settings shared by `provider-accounts serve` and the container's workers."""
+    past_the_cap = ProblemCORSMiddleware(_overloaded, **cors_policy(settings))
     return {
-        "http": server_protocol(settings.request_read_timeout_seconds, settings.max_concurrency),
+        "http": server_protocol(
+            settings.request_read_timeout_seconds, settings.max_concurrency, past_the_cap
+        ),
         "timeout_keep_alive": settings.keep_alive_timeout_seconds,
         # No uvicorn cap: it counted idle connections too. The protocol caps requests.
         "limit_concurrency": None,

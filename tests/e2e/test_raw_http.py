@@ -18,6 +18,7 @@ pytestmark = pytest.mark.e2e
 READ_TIMEOUT = 2.0
 KEEP_ALIVE = 2.0
 MAX_CONCURRENCY = 20
+FRONTEND = "https://practitioner.example.org"  # an origin allowed to call the API
 # How long a closed connection may take to show as closed, beyond its timeout, on a busy box.
 SLACK = 3.0
 
@@ -31,6 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "REQUEST_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
             "KEEP_ALIVE_TIMEOUT_SECONDS": str(KEEP_ALIVE),
             "MAX_CONCURRENCY": str(MAX_CONCURRENCY),
+            "CORS_ALLOWED_ORIGINS": FRONTEND,
         },
     )
     try:
@@ -241,6 +243,16 @@ def test_an_idle_kept_alive_connection_is_closed(server: Server) -> None:
 
 LIVE = b"GET /v1/public/jurisdictions/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 HEALTH = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+RECOVERY = b"/v1/provider-users/initiateRecovery"
+PREFLIGHT = (
+    b"OPTIONS " + RECOVERY + b" HTTP/1.1\r\nHost: x\r\nOrigin: " + FRONTEND.encode() + b"\r\n"
+    b"Access-Control-Request-Method: POST\r\n"
+    b"Access-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n"
+)
+FROM_FRONTEND = (
+    b"POST " + RECOVERY + b" HTTP/1.1\r\nHost: x\r\nOrigin: " + FRONTEND.encode() + b"\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+)
 
 
 def test_idle_connections_do_not_count_against_the_cap(server: Server) -> None:
@@ -286,6 +298,15 @@ def test_past_the_cap_on_requests_in_flight_only_liveness_is_answered(server: Se
             "nosniff",
             "no-store",
         )
+
+        # A frontend on another origin may read it: its preflight is answered, the 503 shared
+        status, headers, _ = exchange(server, PREFLIGHT)
+        assert (status, headers["access-control-allow-origin"]) == (200, FRONTEND)
+        assert "POST" in headers["access-control-allow-methods"]
+        status, headers, body = exchange(server, FROM_FRONTEND)
+        assert (status, json.loads(body)) == (503, BUSY)
+        assert headers["access-control-allow-origin"] == FRONTEND
+        assert "Retry-After" in headers["access-control-expose-headers"]
 
         # But the liveness check is answered: under load a failing one gets a task replaced
         assert exchange(server, HEALTH)[0] == 200
