@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import flask
+
 from core.models import AccountEvent, Profile
 from core.services.not_me import cancel_own_recovery
 from core.services.profile import get_profile
@@ -17,10 +19,16 @@ def get_me(token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, s
     return _body(profile), 200, {"Content-Type": "application/json"}
 
 
-def cancel_pending_recovery(token_info: dict[str, Any]) -> tuple[str, int]:
-    """Cancel the signed-in provider's pending recovery."""
+def cancel_pending_recovery(token_info: dict[str, Any]) -> flask.Response:
+    """Cancel the signed-in provider's pending recovery: 204, with no Content-Type.
+
+    Returned as a bare tuple, Connexion labels the empty answer with the operation's first
+    media type, application/problem+json, which clients read as an error.
+    """
     cancel_own_recovery(token_info["identity"], origin(), dependencies().recovery)
-    return "", 204
+    answer = flask.Response(status=204)
+    del answer.headers["Content-Type"]
+    return answer
 
 
 def _pending(profile: Profile) -> dict[str, Any]:

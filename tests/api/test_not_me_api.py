@@ -431,6 +431,7 @@ def test_the_owner_cancels_the_pending_recovery_from_me(make_api: Callable[..., 
     answer = api.client.delete("/v1/provider-users/me/pendingRecovery", headers=bearer)
     # Then it is gone, logged, and a notice says so
     assert (answer.status_code, answer.content) == (204, b"")
+    assert "content-type" not in answer.headers  # nothing to describe: not a problem+json
     profile = api.me(session).json()
     assert "pendingRecovery" not in profile
     assert profile["events"][0] == {
