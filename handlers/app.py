@@ -156,6 +156,7 @@ def cors_policy(settings: Settings, spec: dict[str, Any] | None = None) -> dict[
         "allow_credentials": False,
         "allow_methods": operation_methods(spec),  # the owner's DELETE of a pending recovery too
         "allow_headers": settings.cors_headers,
-        "expose_headers": ["X-Request-Id", "Retry-After"],
+        # Headers the spec documents on answers: what to wait, how to authenticate, which methods
+        "expose_headers": ["X-Request-Id", "Retry-After", "WWW-Authenticate", "Allow"],
         "max_age": 600,
     }

@@ -54,7 +54,7 @@ PREFLIGHT_ANSWER = {
 }
 CORS_ANSWER = {
     "access-control-allow-origin": FRONTEND,
-    "access-control-expose-headers": "X-Request-Id, Retry-After",
+    "access-control-expose-headers": "X-Request-Id, Retry-After, WWW-Authenticate, Allow",
 }
 
 

@@ -154,13 +154,22 @@ def test_another_origin_gets_no_cors_grant(cors_client):
     assert "access-control-allow-origin" not in simple.headers
 
 
-def test_a_cors_response_exposes_the_request_id_and_retry_after(cors_client):
+def test_a_cors_response_exposes_the_headers_the_spec_documents(cors_client):
     answer = cors_client.get("/v1/health", headers={"Origin": FRONTEND})
 
     assert answer.headers["access-control-allow-origin"] == FRONTEND
     exposed = answer.headers["access-control-expose-headers"].lower()
     assert "x-request-id" in exposed
     assert "retry-after" in exposed
+    # And a 401's challenge, a 405's methods: a cross-origin frontend reads them too
+    refused = cors_client.get("/v1/provider-users/me", headers={"Origin": FRONTEND})
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+    assert "www-authenticate" in refused.headers["access-control-expose-headers"].lower()
+    wrong_method = cors_client.post("/v1/health", headers={"Origin": FRONTEND})
+    allowed = set(wrong_method.headers["allow"].split(", "))
+    assert (wrong_method.status_code, allowed) == (405, {"GET", "HEAD"})
+    assert "allow" in wrong_method.headers["access-control-expose-headers"].lower().split(", ")
 
 
 def test_per_ip_refusals_are_counted_by_limit_and_logged_for_cloudwatch(client, caplog):
