@@ -24,6 +24,7 @@ from handlers.errors import (
     problem_for,
     send_problem,
 )
+from handlers.server import LIVENESS_PATH
 from handlers.spec_extensions import FLOOR, IP_LIMIT, by_operation
 
 SPEC = yaml.safe_load(Path(__file__).parents[2].joinpath("openapi/openapi.yaml").read_text())
@@ -137,3 +138,17 @@ def test_every_operation_with_a_floor_has_a_per_ip_limit_naming_a_setting() -> N
     assert set(floors) <= set(limits)
     for setting in limits.values():
         assert setting.lower() in Settings.model_fields, setting
+
+
+def test_every_operation_the_cap_can_refuse_documents_the_503() -> None:
+    base = SPEC["servers"][0]["url"].rstrip("/")
+    capped = {
+        (method, path): operation["responses"]
+        for path, item in SPEC["paths"].items()
+        for method, operation in item.items()
+        if base + path != LIVENESS_PATH
+    }
+
+    assert len(capped) == 8
+    for operation, responses in capped.items():
+        assert "503" in responses, operation
