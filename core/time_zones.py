@@ -29,7 +29,7 @@ ZONE_BY_JURISDICTION: dict[str, str] = {
 
 
 def describe_moment(moment: datetime, jurisdiction: str | None) -> str:
-    """E.g. "2025-03-04 09:30 UTC (04:30 EST in oh)"; UTC alone when the zone is unknown."""
+    """E.g. "2025-03-04 09:30 UTC (2025-03-04 04:30 EST in OH)"; UTC alone for unknown zones."""
     text = f"{moment:%Y-%m-%d %H:%M} UTC"
     zone = ZONE_BY_JURISDICTION.get((jurisdiction or "").lower())
     if zone is None:
@@ -38,4 +38,4 @@ def describe_moment(moment: datetime, jurisdiction: str | None) -> str:
         local = moment.astimezone(ZoneInfo(zone))
     except ZoneInfoNotFoundError:  # a system without time zone data: UTC is still exact
         return text
-    return f"{text} ({local:%Y-%m-%d %H:%M %Z} in {jurisdiction})"
+    return f"{text} ({local:%Y-%m-%d %H:%M %Z} in {jurisdiction.upper()})"

@@ -27,7 +27,7 @@ _SYSTEMS = (
     ("CrOS", "ChromeOS"),
     ("Linux", "Linux"),
 )
-UNKNOWN = "an unknown browser"
+UNKNOWN = "Unknown browser"
 
 
 def describe(user_agent: str | None) -> str:
@@ -39,5 +39,5 @@ def describe(user_agent: str | None) -> str:
     if browser and system:
         return f"{browser} on {system}"
     if browser or system:
-        return browser or f"a browser on {system}"
+        return browser or f"A browser on {system}"
     return UNKNOWN

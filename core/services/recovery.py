@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from core import emails, link_tokens, time_zones
+from core import emails, link_tokens, time_zones, user_agents
 from core.errors import (
     ConditionFailed,
     InvalidRecoveryLink,
@@ -406,7 +406,7 @@ def _notify_completion(
                     provider.given_name,
                     when,
                     origin.ip,
-                    origin.browser or "an unknown browser",
+                    origin.browser or user_agents.UNKNOWN,
                     not_me,
                 )
             )

@@ -260,7 +260,7 @@ def test_alice_sees_her_profile_licenses_and_registration(alice: Api) -> None:
                 "type": "registered",
                 "occurredAt": registered["occurredAt"],
                 "ipAddress": "testclient",
-                "browser": "an unknown browser",
+                "browser": "Unknown browser",
             }
         ],
     }

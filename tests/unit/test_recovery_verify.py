@@ -146,7 +146,7 @@ def test_a_valid_link_recreates_the_user_and_sends_an_invitation(
     assert notice == emails.recovery_completed_notice(
         ALICE_EMAIL,
         "Quillon",
-        "2025-03-04 09:31 UTC (2025-03-04 04:31 EST in oh)",
+        "2025-03-04 09:31 UTC (2025-03-04 04:31 EST in OH)",
         "192.0.2.44",
         "Firefox on Linux",
         links.not_me("aslp", ALICE["providerId"], cancel_token),
