@@ -29,6 +29,14 @@ function item(text, datetime) {
   return li;
 }
 
+// "Recovery requested, from Firefox on Windows at 203.0.113.9": enough to tell one's own.
+function eventText(event) {
+  const label = EVENTS[event.type] ?? event.type;
+  const from = [event.browser && ` from ${event.browser}`, event.ipAddress && ` at ${event.ipAddress}`];
+  const origin = from.filter(Boolean).join("");
+  return origin ? `${label},${origin}` : label;
+}
+
 function show(profile) {
   document.getElementById("name").textContent = `${profile.givenName} ${profile.familyName}`;
   document.getElementById("email").textContent = profile.email;
@@ -41,7 +49,7 @@ function show(profile) {
     ),
   );
   document.getElementById("events").replaceChildren(
-    ...profile.events.map((event) => item(EVENTS[event.type] ?? event.type, event.occurredAt)),
+    ...profile.events.map((event) => item(eventText(event), event.occurredAt)),
   );
   showPendingRecovery(profile.pendingRecovery, document.getElementById("pending"));
   document.getElementById("profile").hidden = false;
