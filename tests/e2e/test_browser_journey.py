@@ -442,6 +442,38 @@ def test_a_used_or_broken_link_says_to_start_again(server: Server, page: Page) -
     capture(page, "verify-incomplete")
 
 
+def test_a_form_says_what_is_missing_and_what_breaks_its_rule(server: Server, page: Page) -> None:
+    """Nothing is sent while a field is empty or malformed; the page names each and its rule."""
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(f"{request.method} {request.url}"))
+
+    # Given the registration form with the SSN digits and the email typed wrong, the rest empty
+    page.goto(f"{server.origin}/register")
+    page.get_by_label("Last four digits of your Social Security number").fill("12a4")
+    page.get_by_label("Email address").fill("not-an-email")
+    page.get_by_role("button", name="Register").click()
+
+    # Then the empty fields are asked for, the wrong ones named with their rule
+    expect(status(page)).to_have_text(
+        "Please fill in: Compact, License type, State of the license, Given name, Family name, "
+        "Date of birth. Please correct: Last four digits of your Social Security number "
+        "(4 digits), Email address (an address such as name@example.com)."
+    )
+    expect(page.get_by_label("Compact")).to_be_focused()
+
+    # Given the recovery form with everything right but a password too short to be one
+    page.goto(f"{server.origin}/account-recovery")
+    fill_license(page)
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Current password").fill("short")
+    page.get_by_role("button", name=re.compile("recovery", re.IGNORECASE)).click()
+
+    # Then only the password is named, with its rule, and nothing was sent
+    expect(status(page)).to_have_text("Please correct: Current password (at least 12 characters).")
+    expect(page.get_by_label("Current password")).to_have_attribute("aria-invalid", "true")
+    assert not [request for request in sent if not request.startswith("GET ")]
+
+
 COOL_DOWN_DETAIL = "This recovery link works from 2026-12-04 09:30:00 UTC"
 
 

@@ -49,20 +49,20 @@ function formValues(form) {
   return values;
 }
 
-/** Call `handle(values)` when `form` is submitted with every field valid; else say which not. */
+/** Call `handle(values)` when `form` is submitted with every field valid; else say what is wrong. */
 export function onValidSubmit(form, handle) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const invalid = invalidFields(form);
     if (invalid.length) {
-      say(`Please fill in: ${invalid.join(", ")}.`, "error");
+      say(problemText(invalid), "error");
       return;
     }
     await handle(formValues(form));
   });
 }
 
-/** Empty or malformed required fields, by their label; focuses the first one. */
+/** The fields that fail their checks; marked aria-invalid, the first one focused. */
 function invalidFields(form) {
   const invalid = [...form.elements].filter((field) => field.willValidate && !field.checkValidity());
   invalid.forEach((field) => field.setAttribute("aria-invalid", "true"));
@@ -70,7 +70,29 @@ function invalidFields(form) {
     if (!invalid.includes(field)) field.removeAttribute("aria-invalid");
   });
   if (invalid.length) invalid[0].focus();
-  return invalid.map((field) => field.labels[0]?.textContent ?? field.name);
+  return invalid;
+}
+
+/** "Please fill in: Email address. Please correct: Password (at least 12 characters)." */
+function problemText(invalid) {
+  const label = (field) => field.labels[0]?.textContent ?? field.name;
+  const empty = invalid.filter((field) => field.validity.valueMissing).map(label);
+  const wrong = invalid
+    .filter((field) => !field.validity.valueMissing)
+    .map((field) => `${label(field)} (${rule(field)})`);
+  return [
+    empty.length ? `Please fill in: ${empty.join(", ")}.` : "",
+    wrong.length ? `Please correct: ${wrong.join(", ")}.` : "",
+  ].filter(Boolean).join(" ");
+}
+
+/** The rule a filled-in field breaks, in words. */
+function rule(field) {
+  const { validity } = field;
+  if (validity.tooShort) return `at least ${field.minLength} characters`;
+  if (validity.typeMismatch && field.type === "email") return "an address such as name@example.com";
+  if (validity.patternMismatch && field.dataset.rule) return field.dataset.rule;
+  return "not in the expected form";
 }
 
 /** "30 seconds", "2 minutes" or "24 hours" for a Retry-After value in seconds. */
