@@ -118,6 +118,8 @@ def first_sign_in(page: Page, server: Server, temporary_password: str, shots: st
     page.get_by_role("button", name="Sign in").click()
 
     expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    # Password managers file the new password under her email
+    expect(page.locator("#new-password-username")).to_have_value(EMAIL)
     expect(page.locator("#policy")).to_have_text(
         "At least 12 characters, with an upper-case letter, a lower-case letter, a digit and "
         "a symbol. Use it nowhere else."

@@ -2,7 +2,7 @@
 import qrcode from "/assets/vendor/qrcode.mjs";
 import { clientId, cognito, CognitoError } from "./cognito.js";
 import { keepTokens } from "./session.js";
-import { onValidSubmit, say, sayWithLink, setBusy } from "./ui.js";
+import { onValidSubmit, say, setBusy } from "./ui.js";
 
 const ISSUER = "Provider accounts";
 const steps = ["password-step", "new-password-step", "mfa-setup-step", "mfa-step"].map((id) =>
@@ -28,6 +28,8 @@ async function follow(answer) {
   flow.session = answer.Session;
   say("");
   if (answer.ChallengeName === "NEW_PASSWORD_REQUIRED") {
+    // Password managers file the new password under this account.
+    steps[1].elements.namedItem("username").value = flow.username;
     show(steps[1]);
   } else if (answer.ChallengeName === "MFA_SETUP") {
     await startMfaSetup();
@@ -179,5 +181,5 @@ onSubmit(steps[3], async ({ code }) => {
 });
 
 if (new URLSearchParams(window.location.search).get("signed-out") !== null) {
-  sayWithLink("You are signed out.", "Register a new account", "/register", "ok");
+  say("You are signed out.", "ok");
 }
