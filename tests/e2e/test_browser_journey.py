@@ -218,7 +218,7 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
 
     # When she signs out and back in, the authenticator's code is asked for
     page.get_by_role("button", name="Sign out").click()
-    expect(status(page)).to_contain_text("You are signed out.")
+    expect(status(page)).to_have_text("You are signed out.")
     assert page.evaluate("sessionStorage.length") == 0
     page.get_by_label("Email address").fill(EMAIL)
     page.get_by_label("Password", exact=True).fill(password)
@@ -250,7 +250,7 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     )
     assert page.get_by_label("New password", exact=True).input_value() == ""
     page.get_by_role("button", name="Sign out").click()
-    expect(status(page)).to_contain_text("You are signed out.")
+    expect(status(page)).to_have_text("You are signed out.")
 
     # Then the old password no longer signs in, and the email stays for another try
     page.get_by_label("Email address").fill(EMAIL)
@@ -263,7 +263,7 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     expect(page.get_by_label("Password", exact=True)).to_have_value("")
     sign_in_with_code(page, server, new_password, go=False)
     page.get_by_role("button", name="Sign out").click()
-    expect(status(page)).to_contain_text("You are signed out.")
+    expect(status(page)).to_have_text("You are signed out.")
     password = new_password
 
     # When she loses the device and asks to recover the account
@@ -302,7 +302,7 @@ def test_register_enrol_recover_and_re_enrol_in_a_browser(server: Server, page: 
     ]
     expect(page.locator("#pending")).to_be_hidden()
     page.get_by_role("button", name="Sign out").click()
-    expect(status(page)).to_contain_text("You are signed out.")
+    expect(status(page)).to_have_text("You are signed out.")
 
     # When she asks again, then the new link is the one she goes on with
     page.goto(f"{server.origin}/account-recovery")
