@@ -38,4 +38,4 @@ def describe_moment(moment: datetime, jurisdiction: str | None) -> str:
         local = moment.astimezone(ZoneInfo(zone))
     except ZoneInfoNotFoundError:  # a system without time zone data: UTC is still exact
         return text
-    return f"{text} ({local:%Y-%m-%d %H:%M %Z} in {jurisdiction.upper()})"
+    return f"{text} ({local:%Y-%m-%d %H:%M %Z} in {(jurisdiction or '').upper()})"

@@ -75,10 +75,12 @@ class DynamoProviderStore:
         """Take the provider's exclusive claim until `until`; ConditionFailed if someone holds it.
 
         The claim also pins what the caller saw: the registered email, and for recovery the
-        pending token hash, so that a claim is never granted on a record that changed.
+        pending token hash, so that a claim is never granted on a record that changed. A locked
+        account gets no new user, by registration or by recovery, until an operator unlocks it.
         """
         condition = (
-            "attribute_exists(pk) AND (attribute_not_exists(claimedUntil) OR claimedUntil < :now)"
+            "attribute_exists(pk) AND attribute_not_exists(lockedAt) AND "
+            "(attribute_not_exists(claimedUntil) OR claimedUntil < :now)"
         )
         values: dict[str, Any] = {
             ":claim": claim_id,
@@ -92,8 +94,7 @@ class DynamoProviderStore:
             values[":email"] = provider.registered_email
         update = "SET claimId = :claim, claimedUntil = :until"
         if token_hash is not None:
-            # A locked account recovers nothing until an operator unlocks it.
-            condition += " AND recoveryTokenHash = :hash AND attribute_not_exists(lockedAt)"
+            condition += " AND recoveryTokenHash = :hash"
             values[":hash"] = token_hash
             # A recovery is about to delete the user: from now on no older session counts,
             # even if the recovery is interrupted before it completes.
@@ -128,7 +129,7 @@ class DynamoProviderStore:
                 provider,
                 "SET registeredEmail = :email, homeJurisdiction = :home, registeredAt = :now "
                 "REMOVE claimId, claimedUntil",
-                "claimId = :claim",
+                "claimId = :claim AND attribute_not_exists(lockedAt)",  # not locked meanwhile
                 {
                     ":email": email,
                     ":home": home_jurisdiction,

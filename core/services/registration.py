@@ -125,10 +125,15 @@ def _register(
 ) -> str:
     # The registered address hears of every attempt on its license, whichever email was
     # given, so its inbox cannot tell whether that email belongs to someone else.
-    if provider.registered_email is not None and not _may_register_again(provider, email, deps):
+    # A "Not me" lock holds against registration as against recovery: no new user, no
+    # invitation, until an operator unlocks the account (the claim refuses it too).
+    locked = provider.locked_at is not None
+    if provider.registered_email is not None and (
+        locked or not _may_register_again(provider, email, deps)
+    ):
         notice = emails.registration_attempt_notice(provider.registered_email, deps.policy.links)
         deps.caps.send_notice(deps.mailer, notice)
-        return "already_registered"
+        return "locked" if locked else "already_registered"
     if email_taken:
         return "email_in_use"
     reservation = deps.caps.reserve_invitation(provider, email)

@@ -424,3 +424,35 @@ def test_aws_errors_become_core_errors(tables: Tables, code: str, expected: type
             store.get("aslp", ALICE["providerId"])
         with pytest.raises(expected):
             store.complete_recovery(provider, "claim", NOW)
+
+
+def test_a_locked_account_is_not_claimed_nor_registered_again(
+    store: DynamoProviderStore, tables: Tables
+) -> None:
+    # Given Alice's account, locked by a "Not me"
+    registered = register(store, alice(store), ALICE_EMAIL)
+    store.lock(registered, NOW, RequestOrigin())
+    before = raw_item(tables, ALICE)
+
+    # When a registration tries to claim it / Then it is refused and nothing changes
+    with pytest.raises(ConditionFailed):
+        store.claim(alice(store), "registering-again", NOW + LEASE * 2, NOW + LEASE * 3)
+    assert raw_item(tables, ALICE) == before
+
+
+def test_a_lock_that_lands_after_the_claim_refuses_the_registration(
+    store: DynamoProviderStore, tables: Tables
+) -> None:
+    # Given a registration holds the claim of Alice's registered account
+    registered = register(store, alice(store), ALICE_EMAIL)
+    later = NOW + LEASE * 2
+    store.claim(registered, "registering-again", later, later + LEASE)
+    # And a "Not me" locks the account meanwhile
+    store.lock(registered, later, RequestOrigin())
+
+    # When the registration is recorded / Then it is refused: the email and history stand
+    with pytest.raises(ConditionFailed):
+        store.record_registration(registered, BOB_EMAIL, "ky", "registering-again", later)
+    assert store.email_owner(BOB_EMAIL) is None
+    assert store.email_owner(ALICE_EMAIL) == ("aslp", ALICE["providerId"])
+    assert alice(store).registered_email == ALICE_EMAIL

@@ -120,12 +120,14 @@ class FakeProviderStore(FailsOnDemand):
     ) -> None:
         self._check("claim")
         stored = self._stored(provider)
+        if stored.locked_at is not None:
+            raise ConditionFailed()
         if stored.claimed_until is not None and not stored.claimed_until < now:
             raise ConditionFailed()
         if stored.registered_email != provider.registered_email:
             raise ConditionFailed()
         stored_hash = stored.pending_recovery.token_hash if stored.pending_recovery else None
-        if token_hash is not None and (stored_hash != token_hash or stored.locked_at is not None):
+        if token_hash is not None and stored_hash != token_hash:
             raise ConditionFailed()
         not_before = now if token_hash is not None else stored.sessions_not_before
         self._put(
@@ -154,8 +156,10 @@ class FakeProviderStore(FailsOnDemand):
         # One transaction: the claim, the new reservation and the old one's removal all hold.
         old = provider.registered_email.lower() if provider.registered_email else None
         dropped = [old] if old is not None and old != email else []
-        if stored.claim_id != claim_id or any(
-            self.emails.get(address, key) != key for address in [email, *dropped]
+        if (
+            stored.claim_id != claim_id
+            or stored.locked_at is not None
+            or any(self.emails.get(address, key) != key for address in [email, *dropped])
         ):
             raise ConditionFailed()
         self._put(

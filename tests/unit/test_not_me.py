@@ -33,10 +33,11 @@ from core.services.recovery import (
     initiate_recovery,
     verify_recovery,
 )
+from core.services.registration import RegistrationDeps, RegistrationRequest, register_provider
 from tests.support.data import ALICE, BOB
 from tests.support.fake_identity import FakeIdentity
 from tests.support.fakes import FakeProviderStore, FakeRecaptcha, MutableClock, RecordingMailer
-from tests.unit.conftest import ALICE_EMAIL, ALICE_PASSWORD, facts_of
+from tests.unit.conftest import ALICE_EMAIL, ALICE_PASSWORD, BOB_EMAIL, facts_of
 from tests.unit.test_recovery_initiate import link_token
 
 ORIGIN = RequestOrigin("198.51.100.7", "Safari on iOS")
@@ -198,6 +199,41 @@ def test_a_locked_account_ignores_initiates_until_unlocked(
     initiate(recovery_deps)
     assert mailer.sent[-1].subject == "Confirm account recovery"
     assert outcomes()[-2:] == [("unlock_account", "unlocked"), ("initiate_recovery", "sent")]
+
+
+@pytest.mark.parametrize("email", [ALICE_EMAIL, BOB_EMAIL], ids=["her email", "another email"])
+def test_a_locked_account_gets_no_new_user_by_registration(
+    recovery_deps: RecoveryDeps,
+    registration_deps: RegistrationDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    links: emails.Links,
+    outcomes,
+    email: str,
+) -> None:
+    # Given the recovery completed, its invitation unused, and the account locked by "Not me"
+    verify(recovery_deps, pending[0])
+    not_me(recovery_deps, notice_token(mailer, registered_alice))
+    locked = providers.records[KEY]
+    users = dict(identity.users)
+    sent = len(mailer.sent)
+    # When, days later, someone registers with the license facts
+    clock.advance(days=3)
+    registration = RegistrationRequest(facts_of(ALICE), email, "ok", ORIGIN)
+    register_provider(registration, registration_deps)
+    # Then no user is made or enabled, no invitation sent, nothing stored or logged
+    assert identity.users == users
+    assert identity.users[ALICE_EMAIL].enabled is False
+    assert providers.records[KEY] == locked
+    assert providers.event_types(locked)[-1] == "account_locked"
+    assert providers.email_owner(BOB_EMAIL) is None
+    # And the registered address hears of the attempt, as for any registered account
+    assert mailer.sent[sent:] == [emails.registration_attempt_notice(ALICE_EMAIL, links)]
+    assert outcomes()[-1] == ("registration", "locked")
 
 
 def test_unlocking_an_account_that_is_not_locked_fails_and_changes_nothing(
