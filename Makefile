@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.floor_burst
 	$(BIN)/python -m bench.throughput
 	$(BIN)/python -m bench.stack_floor
+	$(BIN)/python -m bench.initiate_side_channel
 
 ## Schemathesis with ~1,000 examples per operation and the stateful phase
 fuzz: $(STAMP)

@@ -1,0 +1,167 @@
+"""Does a right password show in the load initiateRecovery puts on the task? Side by side.
+
+Usage (from the repository root; `make bench` runs it):
+
+    .venv/bin/python -m bench.initiate_side_channel [--trials 8] [--probe-seconds 0.7]
+
+initiateRecovery answers every outcome alike after its 5 s floor; its work runs in the
+background. Only a right password leads to hashing the link's two secrets, and that CPU is
+taken from the task's other requests. ECS gives a task one vCPU, so the app runs pinned to one
+CPU here, moto and this client on the other. One initiate at a time, this bench counts how many
+`GET /v1/public/jurisdictions/live` (no floor, no AWS) one keep-alive connection gets answered
+in the next `--probe-seconds`: for a right password, a wrong one, and an email that is not the
+registered one, interleaved, `--trials` each. Once with the service's argon2 settings, once
+with argon2-cffi's defaults (64 MiB, t=3, p=4), which the service used before 2026-12-04.
+Prints each case's counts and whether the right password's range stands apart from the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import httpx
+
+from bench.load import closed_loop
+from bench.stack import MotoStack, app_server, machine, moto_stack, server_env, workdir
+
+EMAIL = "bench.avery@example.com"
+PASSWORD = "Bench-Side-Channel-2026!"  # noqa: S105 - a throwaway user on a local moto
+FACTS = {
+    "givenName": "Avery",
+    "familyName": "Lindqvist",
+    "partialSocial": "4821",
+    "dob": "1984-03-17",
+    "jurisdiction": "oh",
+    "licenseType": "audiologist",
+    "compact": "aslp",
+}
+CASES = {  # name -> (username, password) of the initiate
+    "right password": (EMAIL, PASSWORD),
+    "wrong password": (EMAIL, "Not-The-Password-2026!"),
+    "other email": ("someone.else@example.com", PASSWORD),
+}
+PROFILES = {
+    "service settings": {},
+    "argon2-cffi defaults": {
+        "ARGON2_TIME_COST": "3",
+        "ARGON2_MEMORY_COST_KIB": "65536",
+        "ARGON2_PARALLELISM": "4",
+    },
+}
+APP_CPU, OTHERS_CPU = 1, 0
+SETTLE_SECONDS = 1.0  # after a probe, for the background work to end before the next initiate
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Every thread of `pid` on `cpu` (threads made later inherit it from their creator)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), {cpu})
+
+
+def register(stack: MotoStack, url: str) -> None:
+    """Register through the API; once the user exists, give it a permanent PASSWORD."""
+    registration = {**FACTS, "email": EMAIL, "token": "bench"}
+    answer = httpx.post(f"{url}/provider-users/registration", json=registration, timeout=30)
+    answer.raise_for_status()
+    settings = stack.settings
+    idp = boto3.client(
+        "cognito-idp", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            idp.admin_get_user(UserPoolId=settings.user_pool_id, Username=EMAIL)
+            break
+        except idp.exceptions.UserNotFoundException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    idp.admin_set_user_password(
+        UserPoolId=settings.user_pool_id, Username=EMAIL, Password=PASSWORD, Permanent=True
+    )
+
+
+def answered_while_initiating(url: str, case: str, probe_seconds: float) -> int:
+    """Fire one initiate of `case`; how many probes are answered in the next `probe_seconds`."""
+    username, password = CASES[case]
+    body = {**FACTS, "username": username, "password": password, "recaptchaToken": "bench"}
+    initiate = threading.Thread(
+        target=httpx.post,
+        args=(f"{url}/provider-users/initiateRecovery",),
+        kwargs={"json": body, "timeout": 30},
+    )
+    initiate.start()
+    time.sleep(0.02)  # the request is in; its background work starts
+    probe = f"{url}/public/jurisdictions/live"
+    run = asyncio.run(closed_loop(probe, {}, concurrency=1, seconds=probe_seconds, warmup=0))
+    time.sleep(SETTLE_SECONDS)
+    return run.ok
+
+
+def measure(profile: str, args: argparse.Namespace) -> dict[str, list[int]]:
+    """Counts per case for one argon2 profile, on a fresh moto and app."""
+    work = workdir()
+    settings = {"RECOVERY_INITIATE_LIMIT": "1000", "IP_RATE_LIMITS": "off", **PROFILES[profile]}
+    with moto_stack() as stack:
+        env = server_env(stack, work, **settings)
+        with app_server("app", "wsgi:app", env, work) as server:
+            register(stack, server.url)
+            pin(stack.pid, OTHERS_CPU)
+            for case in CASES:  # warm-up, uncounted: first requests build clients and caches
+                answered_while_initiating(server.url, case, args.probe_seconds)
+            counts: dict[str, list[int]] = {case: [] for case in CASES}
+            order = list(CASES)
+            for trial in range(args.trials):
+                pin(server.process.pid, APP_CPU)
+                for case in order[trial % 3 :] + order[: trial % 3]:
+                    counts[case].append(
+                        answered_while_initiating(server.url, case, args.probe_seconds)
+                    )
+            outcomes = re.findall(r"outcome=(\w+)", server.log_file.read_text())
+    overrides = ", ".join(f"{name}={value}" for name, value in PROFILES[profile].items())
+    print(f"\n{profile} ({overrides or 'as set'})")
+    logged = ", ".join(f"{o} {outcomes.count(o)}" for o in sorted(set(outcomes)))
+    print(f"  outcomes logged: {logged}")
+    for case, values in counts.items():
+        print(
+            f"  {case:15} {min(values):4}-{max(values):<4} median {statistics.median(values):6.1f}"
+            f"   {sorted(values)}"
+        )
+    return counts
+
+
+def verdict(counts: dict[str, list[int]]) -> str:
+    """Whether the right password's counts stand apart from every other case's."""
+    right = counts["right password"]
+    others = [v for case, values in counts.items() if case != "right password" for v in values]
+    apart = max(right) < min(others) or min(right) > max(others)
+    return "SEPARABLE: the right password shows" if apart else "overlapping"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Both profiles, side by side."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--probe-seconds", type=float, default=0.7)
+    args = parser.parse_args(argv)
+    if len(os.sched_getaffinity(0)) < 2:
+        parser.error("needs two CPUs: the app on one, moto and the client on the other")
+    print("machine:", machine())
+    os.sched_setaffinity(0, {OTHERS_CPU})
+    results = {profile: measure(profile, args) for profile in PROFILES}
+    print("\nprobes answered in the window after each initiate (fewer: the task was busier)")
+    for profile, counts in results.items():
+        print(f"  {profile:22} {verdict(counts)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
