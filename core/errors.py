@@ -51,6 +51,17 @@ class Unauthenticated(ServiceError):
     default_message = "Authentication required"
 
 
+class SessionPredatesRecovery(ServiceError):
+    """A session that began before the pending recovery was asked for may not cancel it.
+
+    A lost device still signed in has such a session; the owner signs in again first.
+    """
+
+    default_message = (
+        "Sign in again to cancel this recovery: your session began before it was requested"
+    )
+
+
 class NotFound(ServiceError):
     """The resource does not exist."""
 

@@ -92,6 +92,7 @@ ERRORS: dict[type[BaseException], Entry] = {
     errors.Unauthenticated: Entry(401, headers=_bearer_challenge),
     OAuthProblem: Entry(401, headers=_bearer_challenge),  # Connexion's own missing-token 401
     errors.RecaptchaFailed: Entry(403),
+    errors.SessionPredatesRecovery: Entry(403),
     errors.NotFound: Entry(404),
     LengthRequired: Entry(411, "Send the request body with a Content-Length header"),
     BodyTooLarge: Entry(413, "The request body is larger than the limit"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core import emails, link_tokens
-from core.errors import ConditionFailed, NotFound, Overloaded
+from core.errors import ConditionFailed, NotFound, Overloaded, SessionPredatesRecovery
 from core.id_tokens import IdentityClaims
 from core.models import MailMessage, NotMeLink, Provider, RequestOrigin
 from core.outcomes import record_outcome
@@ -83,11 +83,18 @@ def cancel_own_recovery(
     """The signed-in owner cancels the recovery /me shows them; NotFound if none is pending.
 
     Same effects as "Not me" before completion (or a lock, if a verify is completing it).
+    Only a session that began once the recovery was asked for may: a lost device still signed
+    in (its refresh token keeps the first sign-in's auth_time) could otherwise cancel every
+    recovery its owner starts. SessionPredatesRecovery for an older one.
     """
     provider = signed_in_provider(identity, deps.providers)
     pending = provider.pending_recovery
     if pending is None or pending.expires_at <= deps.clock():
         raise NotFound("No recovery is pending")
+    requested = pending.requested_at or pending.expires_at - deps.policy.token_ttl
+    if identity.auth_time < requested.replace(microsecond=0):  # auth_time has whole seconds
+        record_outcome(CANCEL, "session_too_old", provider.compact, provider.provider_id)
+        raise SessionPredatesRecovery()
     outcome = _cancel_or_lock(provider, None, deps.clock(), origin, deps)
     record_outcome(CANCEL, outcome, provider.compact, provider.provider_id)
 

@@ -417,16 +417,33 @@ def test_a_cooldown_delays_the_link_and_me_shows_the_pending_recovery(
 
 
 def test_the_owner_cancels_the_pending_recovery_from_me(make_api: Callable[..., Api]) -> None:
-    # Given a pending recovery under a cool-down, and Alice still signed in
+    # Given a pending recovery under a cool-down
     api = make_api(recovery_cooldown_seconds=86400)
     mail = initiate(api)
-    session = signed_in_at(api)
-    assert "pendingRecovery" in api.me(session).json()
-    token = api.minter.id_token(
-        email=ALICE_EMAIL, compact="aslp", provider_id=ALICE["providerId"], auth_time=session
+    pending = api.me(signed_in_at(api)).json()["pendingRecovery"]
+    requested = int(datetime.fromisoformat(pending["requestedAt"]).timestamp())
+
+    def bearer_since(auth_time: int) -> dict[str, str]:
+        token = api.minter.id_token(
+            email=ALICE_EMAIL, compact="aslp", provider_id=ALICE["providerId"], auth_time=auth_time
+        )
+        return {"Authorization": f"Bearer {token}", "User-Agent": FIREFOX}
+
+    # When a session that began before it was asked for (a lost device) deletes it
+    answer = api.client.delete(
+        "/v1/provider-users/me/pendingRecovery", headers=bearer_since(requested - 1)
     )
-    bearer = {"Authorization": f"Bearer {token}", "User-Agent": FIREFOX}
-    # When she deletes it a second later
+    # Then it is refused with a 403 saying to sign in again, and the recovery stands
+    detail = "Sign in again to cancel this recovery: your session began before it was requested"
+    assert (answer.status_code, answer.json()) == (
+        403,
+        {"type": "about:blank", "title": "Forbidden", "status": 403, "detail": detail,
+         "message": detail},
+    )  # fmt: skip
+    assert "pendingRecovery" in api.me(requested).json()
+    # When Alice, signed in again since, deletes it a second later
+    session = requested
+    bearer = bearer_since(session)
     api.clock.move_to(api.clock() + timedelta(seconds=1))
     answer = api.client.delete("/v1/provider-users/me/pendingRecovery", headers=bearer)
     # Then it is gone, logged, and a notice says so

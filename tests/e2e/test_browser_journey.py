@@ -541,6 +541,58 @@ def test_an_answer_with_retry_after_says_when_to_press_again_and_waits(
     assert [json.loads(body)["recoveryToken"] for body in sent] == ["held.link", "held.link"]
 
 
+def test_a_session_older_than_the_recovery_is_sent_to_sign_in_again(
+    server: Server, page: Page
+) -> None:
+    """The account page given the API's 403 for a session begun before the recovery was asked."""
+    pending = {
+        "requestedAt": "2026-12-04T09:00:00.000000Z",
+        "usableFrom": "2026-12-05T09:00:00.000000Z",
+        "expiresAt": "2026-12-05T09:15:00.000000Z",
+    }
+    profile = {
+        "providerId": "0f8d2b6e-3c1a-4f5e-9b7d-2a6c8e4f1b3d",
+        "compact": "aslp",
+        "givenName": AVERY["givenName"],
+        "familyName": AVERY["familyName"],
+        "email": EMAIL,
+        "homeJurisdiction": "oh",
+        "licenses": [],
+        "events": [],
+        "pendingRecovery": pending,
+    }
+    detail = "Sign in again to cancel this recovery: your session began before it was requested"
+    refusal = {"type": "about:blank", "title": "Forbidden", "status": 403, "detail": detail}
+    page.route(
+        "**/v1/provider-users/me",
+        lambda route: route.fulfill(status=200, json=profile),
+    )
+    page.route(
+        "**/v1/provider-users/me/pendingRecovery",
+        lambda route: route.fulfill(
+            status=403,
+            headers={"Content-Type": "application/problem+json"},
+            body=json.dumps(refusal | {"message": detail}),
+        ),
+    )
+    # Given a tab signed in before someone asked to recover the account
+    page.goto(f"{server.origin}/sign-in")
+    page.evaluate("sessionStorage.setItem('idToken', 'a.session.token')")
+    page.goto(f"{server.origin}/account")
+
+    # When it presses the cancel the account page offers
+    page.get_by_role("button", name="It was not me: cancel it").click()
+
+    # Then it is told to sign in again first, or to use the email, and its tokens are gone
+    expect(status(page)).to_have_text(
+        "To cancel a recovery asked for after you signed in, sign in again first (or use "
+        '"It was not me" in the email about it). Sign in again'
+    )
+    expect(page.get_by_role("link", name="Sign in again")).to_have_attribute("href", "/sign-in")
+    assert page.evaluate("sessionStorage.length") == 0
+    expect(page.locator("#pending")).to_be_visible()
+
+
 def test_pages_have_their_own_policy_and_the_api_keeps_its_headers(server: Server) -> None:
     """Pages: script-src 'self', no inline script; API answers are untouched by the pages."""
     page_answer = requests.get(f"{server.origin}/sign-in", timeout=10)

@@ -46,6 +46,12 @@ SERVICE_ERRORS = [
             "Authentication required",
         ),
         (errors.RecaptchaFailed(), 403, {}, "reCAPTCHA verification failed"),
+        (
+            errors.SessionPredatesRecovery(),
+            403,
+            {},
+            "Sign in again to cancel this recovery: your session began before it was requested",
+        ),
         (errors.NotFound(), 404, {}, "Not found"),
         (BodyTooLarge(), 413, {}, "The request body is larger than the limit"),
         (

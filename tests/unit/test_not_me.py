@@ -14,6 +14,7 @@ from core.errors import (
     ConditionFailed,
     NotFound,
     Overloaded,
+    SessionPredatesRecovery,
     Unauthenticated,
     UpstreamUnavailable,
 )
@@ -434,8 +435,10 @@ def test_the_signed_in_owner_cancels_the_pending_recovery(
     links: emails.Links,
     outcomes,
 ) -> None:
-    # When Alice, still signed in, deletes the pending recovery /me shows her
-    cancel_own_recovery(claims(clock), ORIGIN, recovery_deps)
+    # When Alice, signed in since the recovery was asked for, deletes the one /me shows her
+    clock.advance(minutes=1)
+    signed_in_since = replace(claims(clock), auth_time=clock())
+    cancel_own_recovery(signed_in_since, ORIGIN, recovery_deps)
     # Then it is cancelled as "Not me" would, logged with its origin, and a notice says so
     assert providers.records[KEY] == replace(registered_alice, pending_recovery=None)
     assert providers.events[KEY][-1] == AccountEvent("recovery_cancelled", clock(), ORIGIN)
@@ -443,7 +446,38 @@ def test_the_signed_in_owner_cancels_the_pending_recovery(
     assert outcomes()[-1] == ("cancel_recovery", "cancelled")
     # And a second time there is nothing pending
     with pytest.raises(NotFound, match="No recovery is pending"):
-        cancel_own_recovery(claims(clock), ORIGIN, recovery_deps)
+        cancel_own_recovery(signed_in_since, ORIGIN, recovery_deps)
+
+
+def test_a_session_older_than_the_recovery_cannot_cancel_it(
+    recovery_deps: RecoveryDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given a recovery asked for a second after a session began (a lost device, still signed in)
+    stored = providers.records[KEY]
+    assert stored.pending_recovery is not None
+    requested = stored.pending_recovery.requested_at
+    assert requested is not None
+    lost_device = replace(claims(clock), auth_time=requested - timedelta(seconds=1))
+    sent = len(mailer.sent)
+    # When that session deletes the pending recovery, even hours later
+    clock.advance(minutes=10)
+    with pytest.raises(SessionPredatesRecovery, match="Sign in again to cancel this recovery"):
+        cancel_own_recovery(lost_device, ORIGIN, recovery_deps)
+    # Then nothing changes: the recovery stands, no event, no email
+    assert providers.records[KEY] == stored
+    assert providers.event_types(stored)[-1] == "recovery_requested"
+    assert len(mailer.sent) == sent
+    assert outcomes()[-1] == ("cancel_recovery", "session_too_old")
+    # But a session begun in the same second as the request, or after, may
+    same_second = replace(lost_device, auth_time=requested.replace(microsecond=0))
+    cancel_own_recovery(same_second, ORIGIN, recovery_deps)
+    assert providers.records[KEY].pending_recovery is None
 
 
 def test_the_owner_finds_nothing_pending_once_the_link_expired(

@@ -30,6 +30,15 @@ export function showPendingRecovery(pending, section) {
     } else if (answer.status === 401) {
       forgetTokens();
       sayWithLink("Your session has ended.", "Sign in again", "/sign-in", "error");
+    } else if (answer.status === 403) {
+      // This session began before the recovery was asked for (a lost device could be such a one).
+      forgetTokens();
+      sayWithLink(
+        "To cancel a recovery asked for after you signed in, sign in again first (or use \"It was not me\" in the email about it).",
+        "Sign in again",
+        "/sign-in",
+        "error",
+      );
     } else {
       setBusy(button, false);
       say("We could not cancel the recovery. Press the button again in a moment.", "error");
