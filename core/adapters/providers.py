@@ -92,6 +92,8 @@ class DynamoProviderStore:
         else:
             condition += " AND registeredEmail = :email"
             values[":email"] = provider.registered_email
+        if provider.recovered_at is None:  # a registration decided on a never-recovered account
+            condition += " AND attribute_not_exists(recoveredAt)"
         update = "SET claimId = :claim, claimedUntil = :until"
         if token_hash is not None:
             condition += " AND recoveryTokenHash = :hash"

@@ -28,6 +28,7 @@ from tests.unit.conftest import (
 )
 
 OTHER_EMAIL = "q.vantreska@mail.example.test"
+KEY = (ALICE["compact"], ALICE["providerId"])
 Outcomes = list[tuple[str, str]]
 
 
@@ -237,6 +238,36 @@ def test_an_unused_invitation_older_than_a_day_may_move_to_another_email(
     assert identity.user(ALICE_EMAIL) is None
     assert providers.email_owner(ALICE_EMAIL) is None
     assert outcomes() == [("registration", "registered")]
+
+
+def test_a_recovered_account_never_moves_to_another_email(
+    registration_deps: RegistrationDeps,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    mailer: RecordingMailer,
+    clock: MutableClock,
+    alice: Provider,
+    links: emails.Links,
+    outcomes,
+) -> None:
+    # Given Alice's account was recovered two days ago, and its new invitation is still unused
+    register_alice_earlier(providers, identity, clock, alice)
+    recovered = providers.add(replace(providers.records[KEY], recovered_at=clock()))
+    clock.advance(days=2)
+    # When someone with her license facts registers another email
+    register_provider(request(email=OTHER_EMAIL), registration_deps)
+    # Then nothing moves: no user for that email, the record as it was; her address hears of it
+    assert identity.user(OTHER_EMAIL) is None
+    assert identity.user(ALICE_EMAIL) is not None
+    assert providers.records[KEY] == recovered
+    assert providers.email_owner(OTHER_EMAIL) is None
+    assert mailer.sent == [notice(ALICE_EMAIL, links)]
+    assert outcomes() == [("registration", "already_registered")]
+    # But her own email still renews the invitation
+    register_provider(request(), registration_deps)
+    password = identity.users[ALICE_EMAIL].password
+    assert mailer.sent[-1] == invitation(ALICE_EMAIL, password, links)
+    assert outcomes()[-1] == ("registration", "registered")
 
 
 def test_the_old_user_left_by_a_failed_delete_does_not_fail_a_move(
