@@ -487,7 +487,7 @@ def test_not_me_cancels_a_pending_recovery_and_locks_a_completed_one(server: Ser
     # Then a separate notice tells Tobias when, from where, and how to undo it
     notice = wait_for_mail(server, email, "Was it you? Your provider account was recovered")
     assert "From the address: 127.0.0.1\nBrowser: Python requests" in notice.text
-    when = r"When: \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T in ky\)"
+    when = r"When: \d{4}-\d\d-\d\d \d\d:\d\d UTC \(\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T in KY\)"
     assert re.search(when, notice.text), notice.text
 
     # When Tobias presses the notice's "Not me"
