@@ -72,7 +72,7 @@ web-deps: $(WEB_STAMP)
 screens: $(STAMP) $(WEB_STAMP) browser
 	SCREENS_DIR=$(CURDIR)/docs/screens $(BIN)/pytest -p no:xdist tests/e2e/test_browser_journey.py
 
-## Floors under a 500-request burst, /me throughput against /health, and the stack's own floor (not part of test)
+## Floors under a 500-request burst, /me throughput against /health, the stack's own floor, and the initiate side channel (not part of test)
 bench: $(STAMP)
 	$(BIN)/python -m bench.floor_burst
 	$(BIN)/python -m bench.throughput
