@@ -94,6 +94,15 @@ class Provider:
         return [self.registered_email] if self.registered_email else []
 
     @property
+    def recovery_began(self) -> bool:
+        """Whether a recovery ever got as far as its claim (sessionsNotBefore) or its end.
+
+        A recovery that recreated the user and then failed to finish leaves no recoveredAt, but
+        the same unused invitation as one that finished.
+        """
+        return self.recovered_at is not None or self.sessions_not_before is not None
+
+    @property
     def is_registered(self) -> bool:
         """Whether an account (an email) is recorded for this provider."""
         return self.registered_email is not None

@@ -92,8 +92,9 @@ class DynamoProviderStore:
         else:
             condition += " AND registeredEmail = :email"
             values[":email"] = provider.registered_email
-        if provider.recovered_at is None:  # a registration decided on a never-recovered account
+        if not provider.recovery_began:  # decided on an account no recovery had reached
             condition += " AND attribute_not_exists(recoveredAt)"
+            condition += " AND attribute_not_exists(sessionsNotBefore)"
         update = "SET claimId = :claim, claimedUntil = :until"
         if token_hash is not None:
             condition += " AND recoveryTokenHash = :hash"

@@ -174,16 +174,17 @@ def _may_register_again(provider: Provider, email: str, deps: RegistrationDeps) 
     With the email on record: whenever the invitation was never used, or the Cognito user is
     gone (an interrupted recovery whose link lapsed), so nobody stays locked out; the new
     temporary password goes to that same address. With another email: only once the
-    invitation has gone unused for REREGISTRATION_AFTER_HOURS, and never for an account
-    recovered once: its owner proved password and mailbox then, and a recovery's invitation
-    left unused a day must not hand the account to whoever knows the license facts.
+    invitation has gone unused for REREGISTRATION_AFTER_HOURS, and never once a recovery of
+    the account began (even one that did not finish): its owner proved password and mailbox
+    then, and a recovery's invitation left unused a day must not hand the account to whoever
+    knows the license facts.
     """
     if provider.registered_email is None:
         return True
     user = deps.identity.get_user(provider.registered_email)
     if email == provider.registered_email:
         return user is None or user.awaits_first_sign_in
-    if provider.recovered_at is not None or user is None or not user.awaits_first_sign_in:
+    if provider.recovery_began or user is None or not user.awaits_first_sign_in:
         return False
     return deps.clock() - user.last_modified > deps.policy.reregister_after
 

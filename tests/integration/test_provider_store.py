@@ -477,3 +477,21 @@ def test_a_claim_decided_on_a_never_recovered_account_fails_once_it_is_recovered
     # But a claim by one who saw the recovery is granted
     store.claim(alice(store), "registering-again", later, later + LEASE)
     assert alice(store).claim_id == "registering-again"
+
+
+def test_a_claim_decided_before_a_recovery_began_fails_once_it_has(
+    store: DynamoProviderStore,
+) -> None:
+    # Given a registration read Alice's account before a recovery claimed it (and then failed)
+    registered = register(store, alice(store), ALICE_EMAIL)
+    asked = NOW + timedelta(minutes=1)
+    store.store_recovery_token(
+        registered, PendingRecovery("hash", asked + timedelta(minutes=15), "id-hash"), asked
+    )
+    store.claim(registered, "verify", asked, asked + LEASE, token_hash="hash")
+    assert alice(store).recovery_began
+
+    # When that registration claims once the recovery's claim lapsed / Then it is refused
+    later = asked + 2 * LEASE
+    with pytest.raises(ConditionFailed):
+        store.claim(registered, "registering-again", later, later + LEASE)

@@ -126,7 +126,7 @@ class FakeProviderStore(FailsOnDemand):
             raise ConditionFailed()
         if stored.registered_email != provider.registered_email:
             raise ConditionFailed()
-        if provider.recovered_at is None and stored.recovered_at is not None:
+        if not provider.recovery_began and stored.recovery_began:
             raise ConditionFailed()
         stored_hash = stored.pending_recovery.token_hash if stored.pending_recovery else None
         if token_hash is not None and stored_hash != token_hash:

@@ -237,6 +237,32 @@ def test_a_locked_account_gets_no_new_user_by_registration(
     assert outcomes()[-1] == ("registration", "locked")
 
 
+def test_a_recovery_that_did_not_finish_still_keeps_the_account_from_moving(
+    recovery_deps: RecoveryDeps,
+    registration_deps: RegistrationDeps,
+    registered_alice: Provider,
+    pending: tuple[str, str],
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    clock: MutableClock,
+    outcomes,
+) -> None:
+    # Given a verify recreated Alice's user and sent its invitation, then failed to finish
+    providers.fail_next("complete_recovery", UpstreamUnavailable())
+    with pytest.raises(UpstreamUnavailable):
+        verify(recovery_deps, pending[0])
+    assert providers.records[KEY].recovered_at is None
+    assert identity.users[ALICE_EMAIL].status == "FORCE_CHANGE_PASSWORD"
+    # When, two days later, someone with her license facts registers their own email
+    clock.advance(days=2)
+    stranger = RegistrationRequest(facts_of(ALICE), BOB_EMAIL, "ok", ORIGIN)
+    register_provider(stranger, registration_deps)
+    # Then the account stays hers
+    assert providers.records[KEY].registered_email == ALICE_EMAIL
+    assert identity.user(BOB_EMAIL) is None
+    assert outcomes()[-1] == ("registration", "already_registered")
+
+
 def test_unlocking_an_account_that_is_not_locked_fails_and_changes_nothing(
     recovery_deps: RecoveryDeps, registered_alice: Provider, providers: FakeProviderStore
 ) -> None:

@@ -240,7 +240,13 @@ def test_an_unused_invitation_older_than_a_day_may_move_to_another_email(
     assert outcomes() == [("registration", "registered")]
 
 
+@pytest.mark.parametrize(
+    "recovery",
+    ["recovered_at", "sessions_not_before"],
+    ids=["a recovery finished", "a recovery recreated the user, then failed to finish"],
+)
 def test_a_recovered_account_never_moves_to_another_email(
+    recovery: str,
     registration_deps: RegistrationDeps,
     providers: FakeProviderStore,
     identity: FakeIdentity,
@@ -250,9 +256,9 @@ def test_a_recovered_account_never_moves_to_another_email(
     links: emails.Links,
     outcomes,
 ) -> None:
-    # Given Alice's account was recovered two days ago, and its new invitation is still unused
+    # Given a recovery of Alice's account two days ago, its new invitation still unused
     register_alice_earlier(providers, identity, clock, alice)
-    recovered = providers.add(replace(providers.records[KEY], recovered_at=clock()))
+    recovered = providers.add(replace(providers.records[KEY], **{recovery: clock()}))
     clock.advance(days=2)
     # When someone with her license facts registers another email
     register_provider(request(email=OTHER_EMAIL), registration_deps)
