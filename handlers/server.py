@@ -30,7 +30,7 @@ from typing import Any
 
 import uvicorn_worker
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import (
     STATUS_LINE,
     HttpToolsProtocol,
@@ -60,6 +60,22 @@ OWN_ANSWER_HEADERS = (*SecurityHeadersMiddleware.COMMON, (b"cache-control", b"no
 async def _overloaded(_scope: Scope, _receive: Receive, send: Send) -> None:
     """The spec's 503 (retry later) for a request past the concurrency cap."""
     await send_problem(send, Overloaded(), OWN_ANSWER_HEADERS)
+
+
+def _with_own_headers(app: ASGIApp) -> ASGIApp:
+    """`app` whose every answer (a CORS preflight's too) carries OWN_ANSWER_HEADERS."""
+    names = {name for name, _ in OWN_ANSWER_HEADERS}
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(n, v) for n, v in message.get("headers", []) if n.lower() not in names]
+                message = {**message, "headers": [*kept, *OWN_ANSWER_HEADERS]}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return answer
 
 
 class ServiceProtocol(HttpToolsProtocol):
@@ -254,7 +270,7 @@ def server_protocol(
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The uvicorn settings shared by `provider-accounts serve` and the container's workers."""
-    past_the_cap = ProblemCORSMiddleware(_overloaded, **cors_policy(settings))
+    past_the_cap = _with_own_headers(ProblemCORSMiddleware(_overloaded, **cors_policy(settings)))
     return {
         "http": server_protocol(
             settings.request_read_timeout_seconds, settings.max_concurrency, past_the_cap

@@ -303,6 +303,10 @@ def test_past_the_cap_on_requests_in_flight_only_liveness_is_answered(server: Se
         status, headers, _ = exchange(server, PREFLIGHT)
         assert (status, headers["access-control-allow-origin"]) == (200, FRONTEND)
         assert "POST" in headers["access-control-allow-methods"]
+        assert (headers["x-content-type-options"], headers["cache-control"]) == (
+            "nosniff",
+            "no-store",
+        )
         status, headers, body = exchange(server, FROM_FRONTEND)
         assert (status, json.loads(body)) == (503, BUSY)
         assert headers["access-control-allow-origin"] == FRONTEND
