@@ -7,9 +7,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 
 class Argon2TokenHasher:
-    """Hashes and verifies secrets with argon2id; parameters default to argon2-cffi's own."""
+    """Hashes and verifies secrets with argon2id; parameters default to the service's settings.
 
-    def __init__(self, time_cost: int = 3, memory_cost_kib: int = 65536, parallelism: int = 4):
+    The secrets are 256 random bits: a cheap hash (core/config.py says why no costly one).
+    """
+
+    def __init__(self, time_cost: int = 1, memory_cost_kib: int = 1024, parallelism: int = 1):
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=parallelism
         )

@@ -13,7 +13,7 @@ from core.id_tokens import IdentityClaims
 from core.models import MailMessage, NotMeLink, Provider, RequestOrigin
 from core.outcomes import record_outcome
 from core.ports import Executor
-from core.services.profile import signed_in_provider
+from core.services.profile import signed_in_provider, whole_second_after
 from core.services.recovery import RecoveryDeps
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def cancel_own_recovery(
     if pending is None or pending.expires_at <= deps.clock():
         raise NotFound("No recovery is pending")
     requested = pending.requested_at or pending.expires_at - deps.policy.token_ttl
-    if identity.auth_time < requested.replace(microsecond=0):  # auth_time has whole seconds
+    if identity.auth_time < whole_second_after(requested):  # as check_session counts cut-offs
         record_outcome(CANCEL, "session_too_old", provider.compact, provider.provider_id)
         raise SessionPredatesRecovery()
     outcome = _cancel_or_lock(provider, None, deps.clock(), origin, deps)

@@ -55,11 +55,11 @@ def check_session(identity: IdentityClaims, provider: Provider) -> None:
     # its link. auth_time has whole seconds: a sign-in at 12:00:00.3, before a cut-off at
     # 12:00:00.7, reads 12:00:00, so only sign-ins from the next whole second pass.
     cutoffs = [t for t in (provider.recovered_at, provider.sessions_not_before) if t]
-    if cutoffs and identity.auth_time < _whole_second_after(max(cutoffs)):
+    if cutoffs and identity.auth_time < whole_second_after(max(cutoffs)):
         raise Unauthenticated("The session ended when the account was recovered")
 
 
-def _whole_second_after(moment: datetime) -> datetime:
+def whole_second_after(moment: datetime) -> datetime:
     """The moment itself if it has no fraction of a second, else the next whole second."""
     whole = moment.replace(microsecond=0)
     return whole if whole == moment else whole + timedelta(seconds=1)

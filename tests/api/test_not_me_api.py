@@ -442,7 +442,7 @@ def test_the_owner_cancels_the_pending_recovery_from_me(make_api: Callable[..., 
     )  # fmt: skip
     assert "pendingRecovery" in api.me(requested).json()
     # When Alice, signed in again since, deletes it a second later
-    session = requested
+    session = requested + 1  # a whole second after it: auth_time has no fraction
     bearer = bearer_since(session)
     api.clock.move_to(api.clock() + timedelta(seconds=1))
     answer = api.client.delete("/v1/provider-users/me/pendingRecovery", headers=bearer)

@@ -478,13 +478,15 @@ def test_the_signed_in_owner_cancels_the_pending_recovery(
 def test_a_session_older_than_the_recovery_cannot_cancel_it(
     recovery_deps: RecoveryDeps,
     registered_alice: Provider,
-    pending: tuple[str, str],
     providers: FakeProviderStore,
     mailer: RecordingMailer,
     clock: MutableClock,
     outcomes,
 ) -> None:
-    # Given a recovery asked for a second after a session began (a lost device, still signed in)
+    # Given a recovery asked for at 0.3 s past a whole second, a second after a session began
+    # (a lost device, still signed in)
+    clock.advance(seconds=0.3)
+    initiate(recovery_deps)
     stored = providers.records[KEY]
     assert stored.pending_recovery is not None
     requested = stored.pending_recovery.requested_at
@@ -500,9 +502,13 @@ def test_a_session_older_than_the_recovery_cannot_cancel_it(
     assert providers.event_types(stored)[-1] == "recovery_requested"
     assert len(mailer.sent) == sent
     assert outcomes()[-1] == ("cancel_recovery", "session_too_old")
-    # But a session begun in the same second as the request, or after, may
+    # Nor one whose whole-second auth_time may have been before it (12:00:00 for 12:00:00.3)
     same_second = replace(lost_device, auth_time=requested.replace(microsecond=0))
-    cancel_own_recovery(same_second, ORIGIN, recovery_deps)
+    with pytest.raises(SessionPredatesRecovery):
+        cancel_own_recovery(same_second, ORIGIN, recovery_deps)
+    # But a session begun from the next whole second may
+    next_second = requested.replace(microsecond=0) + timedelta(seconds=1)
+    cancel_own_recovery(replace(lost_device, auth_time=next_second), ORIGIN, recovery_deps)
     assert providers.records[KEY].pending_recovery is None
 
 

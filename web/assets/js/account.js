@@ -30,8 +30,10 @@ function item(text, datetime) {
 }
 
 // "Recovery requested, from Firefox on Windows at 203.0.113.9": enough to tell one's own.
+// An unlock names the operator who ran it: that is for the logs, not for this page.
 function eventText(event) {
   const label = EVENTS[event.type] ?? event.type;
+  if (event.type === "account_unlocked") return label;
   const from = [event.browser && ` from ${event.browser}`, event.ipAddress && ` at ${event.ipAddress}`];
   const origin = from.filter(Boolean).join("");
   return origin ? `${label},${origin}` : label;
