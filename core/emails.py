@@ -150,6 +150,23 @@ def registration_attempt_notice(to: str, links: Links) -> MailMessage:
     )
 
 
+def registration_attempt_on_locked_notice(to: str) -> MailMessage:
+    """Tells the holder of a locked account that someone tried to register it again."""
+    return _message(
+        to,
+        "Someone tried to register your provider account",
+        [
+            "Hello,",
+            "Someone just tried to register a provider account with the license linked to your "
+            "account. Your account is locked, so nothing was changed.",
+            "If it was you: a locked account cannot be registered, signed in to or recovered "
+            "until your compact's support unlocks it. Contact them: once they have checked who "
+            "you are, they unlock it for you.",
+            "If it was not you, you need not do anything: your account stays locked.",
+        ],
+    )
+
+
 def recovery_confirmation(
     to: str,
     given_name: str,

@@ -131,7 +131,12 @@ def _register(
     if provider.registered_email is not None and (
         locked or not _may_register_again(provider, email, deps)
     ):
-        notice = emails.registration_attempt_notice(provider.registered_email, deps.policy.links)
+        to = provider.registered_email
+        notice = (  # sign-in and recovery do nothing for a locked account: support does
+            emails.registration_attempt_on_locked_notice(to)
+            if locked
+            else emails.registration_attempt_notice(to, deps.policy.links)
+        )
         deps.caps.send_notice(deps.mailer, notice)
         return "locked" if locked else "already_registered"
     if email_taken:

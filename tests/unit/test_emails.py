@@ -116,6 +116,24 @@ def test_the_registration_attempt_notice() -> None:
     ) in message.html
 
 
+def test_the_registration_attempt_notice_of_a_locked_account() -> None:
+    message = emails.registration_attempt_on_locked_notice("q@example.test")
+    assert (message.to, message.subject) == (
+        "q@example.test",
+        "Someone tried to register your provider account",
+    )
+    assert message.text == (
+        "Hello,\n\n"
+        "Someone just tried to register a provider account with the license linked to your "
+        "account. Your account is locked, so nothing was changed.\n\n"
+        "If it was you: a locked account cannot be registered, signed in to or recovered until "
+        "your compact's support unlocks it. Contact them: once they have checked who you are, "
+        "they unlock it for you.\n\n"
+        "If it was not you, you need not do anything: your account stays locked.\n"
+    )
+    assert "http" not in message.html  # no sign-in or recovery link: neither would work
+
+
 def test_the_recovery_confirmation() -> None:
     link = LINKS.verify_recovery("aslp", "p-1", "tok_en-9")
     not_me = LINKS.not_me("aslp", "p-1", "can.cel")

@@ -212,7 +212,6 @@ def test_a_locked_account_gets_no_new_user_by_registration(
     identity: FakeIdentity,
     mailer: RecordingMailer,
     clock: MutableClock,
-    links: emails.Links,
     outcomes,
     email: str,
 ) -> None:
@@ -232,8 +231,8 @@ def test_a_locked_account_gets_no_new_user_by_registration(
     assert providers.records[KEY] == locked
     assert providers.event_types(locked)[-1] == "account_locked"
     assert providers.email_owner(BOB_EMAIL) is None
-    # And the registered address hears of the attempt, as for any registered account
-    assert mailer.sent[sent:] == [emails.registration_attempt_notice(ALICE_EMAIL, links)]
+    # And the registered address hears of the attempt, and that support unlocks
+    assert mailer.sent[sent:] == [emails.registration_attempt_on_locked_notice(ALICE_EMAIL)]
     assert outcomes()[-1] == ("registration", "locked")
 
 
