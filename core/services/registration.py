@@ -216,11 +216,13 @@ def _create_account(
             provider, email, license_.jurisdiction, claim_id, deps.clock(), origin
         )
     except ConditionFailed:
-        # Lost a race: the claim lapsed and another attempt took over, or the email was
-        # registered for someone else meanwhile. Undo ours; the winner's state stands.
-        _undo_user(deps.identity, email, created)
+        # Lost a race: the claim lapsed and another attempt took over, the email was
+        # registered for someone else, or a "Not me" locked the account meanwhile. Undo ours;
+        # the winner's state stands.
+        locked = _locked_meanwhile(provider, deps)
+        _undo_user(deps.identity, email, created, locked)
         deps.providers.release_claim(provider, claim_id)
-        return "in_progress"
+        return "locked" if locked else "in_progress"
     except Exception:
         # Any failure, not only a dependency's: a user left behind would hold the email.
         _undo_user(deps.identity, email, created)
@@ -270,10 +272,24 @@ def _abandoned(user: IdentityUser, provider: Provider, deps: RegistrationDeps) -
     )
 
 
-def _undo_user(identity: Identity, email: str, created: bool) -> None:
-    """Delete the user this attempt created, so a failed attempt leaves nothing behind."""
+def _locked_meanwhile(provider: Provider, deps: RegistrationDeps) -> bool:
+    current = deps.providers.get(provider.compact, provider.provider_id)
+    return current is not None and current.locked_at is not None
+
+
+def _undo_user(identity: Identity, email: str, created: bool, locked: bool = False) -> None:
+    """Delete the user this attempt created, so a failed attempt leaves nothing behind.
+
+    On a locked account it is disabled first: if the delete fails, the user its invitation
+    announced still cannot sign in.
+    """
     if not created:
         return
+    if locked:
+        try:
+            identity.disable_user(email)
+        except ServiceError:
+            log.error("could not disable the user of a registration a lock refused")
     try:
         identity.delete_user(email)
     except ServiceError:

@@ -623,6 +623,33 @@ def test_a_lost_race_on_the_table_write_undoes_quietly(
     assert outcomes() == [("registration", "in_progress")]
 
 
+def test_a_lock_landing_during_the_registration_leaves_no_usable_user(
+    registration_deps: RegistrationDeps,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    clock: MutableClock,
+    alice: Provider,
+    outcomes,
+) -> None:
+    # Given a "Not me" locks the account after this registration's claim, before its write,
+    # and the delete of the user it made fails
+    record_registration = providers.record_registration
+
+    def locked_first(*args: object, **kwargs: object) -> None:
+        providers.lock(providers.records[KEY], clock(), RequestOrigin())
+        record_registration(*args, **kwargs)  # type: ignore[arg-type]
+
+    providers.record_registration = locked_first  # type: ignore[method-assign]
+    identity.fail_next("delete_user", UpstreamUnavailable())
+    # When Alice's facts are registered
+    register_provider(request(), registration_deps)
+    # Then the user its invitation announced is left disabled, and the outcome says why
+    assert identity.users[ALICE_EMAIL].enabled is False
+    assert providers.records[KEY].registered_email is None
+    assert providers.email_owner(ALICE_EMAIL) is None
+    assert outcomes() == [("registration", "locked")]
+
+
 def test_a_failed_invitation_deletes_the_user_and_a_retry_succeeds(
     registration_deps: RegistrationDeps,
     providers: FakeProviderStore,
