@@ -67,6 +67,18 @@ def test_a_token_hash_verifies_its_token_only(hasher: Argon2TokenHasher) -> None
     assert hasher.verify(hashed, "") is False
 
 
+def test_a_hash_made_under_other_settings_still_verifies() -> None:
+    # Given a link hashed before the settings changed (here: more memory, two passes)
+    before = Argon2TokenHasher(time_cost=2, memory_cost_kib=64, parallelism=2)
+    hashed = before.hash("token-one")
+    # Then the service's hasher now checks it by the parameters the hash carries
+    now = Argon2TokenHasher()
+    assert "$m=64,t=2,p=2$" in hashed
+    assert now.verify(hashed, "token-one") is True
+    assert now.verify(hashed, "token-two") is False
+    assert "$m=1024,t=1,p=1$" in now.hash("token-one")
+
+
 def test_hashes_of_one_token_differ_and_both_verify(hasher: Argon2TokenHasher) -> None:
     first, second = hasher.hash("same-token"), hasher.hash("same-token")
     assert first != second
