@@ -458,40 +458,27 @@ def test_a_lock_that_lands_after_the_claim_refuses_the_registration(
     assert alice(store).registered_email == ALICE_EMAIL
 
 
-def test_a_claim_decided_on_a_never_recovered_account_fails_once_it_is_recovered(
-    store: DynamoProviderStore,
-) -> None:
-    # Given a registration read Alice's account before a recovery of it completed
-    registered = register(store, alice(store), ALICE_EMAIL)
-    asked = NOW + timedelta(minutes=1)
-    store.store_recovery_token(
-        registered, PendingRecovery("hash", asked + timedelta(minutes=15), "id-hash"), asked
-    )
-    store.claim(registered, "holder", asked, asked + LEASE, token_hash="hash")
-    store.complete_recovery(registered, "holder", asked + timedelta(seconds=5))
-
-    # When that registration claims what it saw / Then it is refused
-    later = asked + 2 * LEASE
-    with pytest.raises(ConditionFailed):
-        store.claim(registered, "registering-again", later, later + LEASE)
-    # But a claim by one who saw the recovery is granted
-    store.claim(alice(store), "registering-again", later, later + LEASE)
-    assert alice(store).claim_id == "registering-again"
-
-
+@pytest.mark.parametrize("finished", [True, False], ids=["recovered", "recovery interrupted"])
 def test_a_claim_decided_before_a_recovery_began_fails_once_it_has(
-    store: DynamoProviderStore,
+    store: DynamoProviderStore, finished: bool
 ) -> None:
-    # Given a registration read Alice's account before a recovery claimed it (and then failed)
+    # Given a registration read Alice's account before a recovery claimed it (and completed
+    # it, or failed after recreating her user)
     registered = register(store, alice(store), ALICE_EMAIL)
     asked = NOW + timedelta(minutes=1)
     store.store_recovery_token(
         registered, PendingRecovery("hash", asked + timedelta(minutes=15), "id-hash"), asked
     )
     store.claim(registered, "verify", asked, asked + LEASE, token_hash="hash")
+    if finished:
+        store.complete_recovery(registered, "verify", asked + timedelta(seconds=5))
     assert alice(store).recovery_began
 
-    # When that registration claims once the recovery's claim lapsed / Then it is refused
+    # When that registration claims what it saw, once the recovery's claim lapsed
     later = asked + 2 * LEASE
+    # Then it is refused
     with pytest.raises(ConditionFailed):
         store.claim(registered, "registering-again", later, later + LEASE)
+    # But a claim by one who saw the recovery is granted
+    store.claim(alice(store), "registering-again", later, later + LEASE)
+    assert alice(store).claim_id == "registering-again"
