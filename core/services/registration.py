@@ -220,7 +220,7 @@ def _create_account(
         # registered for someone else, or a "Not me" locked the account meanwhile. Undo ours;
         # the winner's state stands.
         locked = _locked_meanwhile(provider, deps)
-        _undo_user(deps.identity, email, created, locked)
+        _undo_user(deps.identity, email, created, disable_first=locked is not False)
         deps.providers.release_claim(provider, claim_id)
         return "locked" if locked else "in_progress"
     except Exception:
@@ -272,20 +272,24 @@ def _abandoned(user: IdentityUser, provider: Provider, deps: RegistrationDeps) -
     )
 
 
-def _locked_meanwhile(provider: Provider, deps: RegistrationDeps) -> bool:
-    current = deps.providers.get(provider.compact, provider.provider_id)
+def _locked_meanwhile(provider: Provider, deps: RegistrationDeps) -> bool | None:
+    """Whether a "Not me" locked the account; None if the record could not be read."""
+    try:
+        current = deps.providers.get(provider.compact, provider.provider_id)
+    except ServiceError:
+        return None
     return current is not None and current.locked_at is not None
 
 
-def _undo_user(identity: Identity, email: str, created: bool, locked: bool = False) -> None:
+def _undo_user(identity: Identity, email: str, created: bool, disable_first: bool = False) -> None:
     """Delete the user this attempt created, so a failed attempt leaves nothing behind.
 
-    On a locked account it is disabled first: if the delete fails, the user its invitation
-    announced still cannot sign in.
+    Disabled first when the account is (or may be) locked: if the delete fails, the user its
+    invitation announced still cannot sign in.
     """
     if not created:
         return
-    if locked:
+    if disable_first:
         try:
             identity.disable_user(email)
         except ServiceError:

@@ -650,6 +650,29 @@ def test_a_lock_landing_during_the_registration_leaves_no_usable_user(
     assert outcomes() == [("registration", "locked")]
 
 
+def test_a_lost_race_whose_cause_cannot_be_read_disables_before_deleting(
+    registration_deps: RegistrationDeps,
+    providers: FakeProviderStore,
+    identity: FakeIdentity,
+    alice: Provider,
+    outcomes,
+) -> None:
+    # Given the registration write loses a race, the record cannot be read again to see why,
+    # and the delete of the user it made fails
+    def lost_then_unreadable(*_args: object, **_kwargs: object) -> None:
+        providers.fail_next("get", UpstreamUnavailable())
+        raise ConditionFailed()
+
+    providers.record_registration = lost_then_unreadable  # type: ignore[method-assign]
+    identity.fail_next("delete_user", UpstreamUnavailable())
+    # When Alice's facts are registered
+    register_provider(request(), registration_deps)
+    # Then the user is left disabled, as if a lock had won, and the attempt ends quietly
+    assert identity.users[ALICE_EMAIL].enabled is False
+    assert providers.records[KEY] == alice
+    assert outcomes() == [("registration", "in_progress")]
+
+
 def test_a_failed_invitation_deletes_the_user_and_a_retry_succeeds(
     registration_deps: RegistrationDeps,
     providers: FakeProviderStore,
