@@ -28,11 +28,17 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
 import httpx
 
 from bench.load import closed_loop
-from bench.stack import MotoStack, app_server, machine, moto_stack, server_env, workdir
+from bench.stack import (
+    app_server,
+    machine,
+    moto_stack,
+    registered_with_password,
+    server_env,
+    workdir,
+)
 
 EMAIL = "bench.avery@example.com"
 PASSWORD = "Bench-Side-Channel-2026!"  # noqa: S105 - a throwaway user on a local moto
@@ -45,6 +51,7 @@ FACTS = {
     "licenseType": "audiologist",
     "compact": "aslp",
 }
+REGISTRATION = {**FACTS, "email": EMAIL, "token": "bench"}
 CASES = {  # name -> (username, password) of the initiate
     "right password": (EMAIL, PASSWORD),
     "wrong password": (EMAIL, "Not-The-Password-2026!"),
@@ -66,29 +73,6 @@ def pin(pid: int, cpu: int) -> None:
     """Every thread of `pid` on `cpu` (threads made later inherit it from their creator)."""
     for task in Path(f"/proc/{pid}/task").iterdir():
         os.sched_setaffinity(int(task.name), {cpu})
-
-
-def register(stack: MotoStack, url: str) -> None:
-    """Register through the API; once the user exists, give it a permanent PASSWORD."""
-    registration = {**FACTS, "email": EMAIL, "token": "bench"}
-    answer = httpx.post(f"{url}/provider-users/registration", json=registration, timeout=30)
-    answer.raise_for_status()
-    settings = stack.settings
-    idp = boto3.client(
-        "cognito-idp", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            idp.admin_get_user(UserPoolId=settings.user_pool_id, Username=EMAIL)
-            break
-        except idp.exceptions.UserNotFoundException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    idp.admin_set_user_password(
-        UserPoolId=settings.user_pool_id, Username=EMAIL, Password=PASSWORD, Permanent=True
-    )
 
 
 def answered_while_initiating(url: str, case: str, probe_seconds: float) -> int:
@@ -115,7 +99,7 @@ def measure(profile: str, args: argparse.Namespace) -> dict[str, list[int]]:
     with moto_stack() as stack:
         env = server_env(stack, work, **settings)
         with app_server("app", "wsgi:app", env, work) as server:
-            register(stack, server.url)
+            registered_with_password(stack, server.url, REGISTRATION, PASSWORD)
             pin(stack.pid, OTHERS_CPU)
             for case in CASES:  # warm-up, uncounted: first requests build clients and caches
                 answered_while_initiating(server.url, case, args.probe_seconds)
@@ -123,7 +107,8 @@ def measure(profile: str, args: argparse.Namespace) -> dict[str, list[int]]:
             order = list(CASES)
             for trial in range(args.trials):
                 pin(server.process.pid, APP_CPU)
-                for case in order[trial % 3 :] + order[: trial % 3]:
+                shift = trial % len(order)
+                for case in order[shift:] + order[:shift]:
                     counts[case].append(
                         answered_while_initiating(server.url, case, args.probe_seconds)
                     )

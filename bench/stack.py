@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 
 from core.config import Settings
@@ -226,6 +227,35 @@ def _serve(
         yield server
     finally:
         _stop(process)
+
+
+def registered_with_password(
+    stack: MotoStack, api_url: str, registration: dict[str, str], password: str
+) -> Any:
+    """Register through the API, wait for its user, make `password` permanent; the idp client.
+
+    Registration answers before its work is done: the user appears a moment later.
+    """
+    email = registration["email"]
+    answer = httpx.post(f"{api_url}/provider-users/registration", json=registration, timeout=30)
+    answer.raise_for_status()
+    settings = stack.settings
+    idp = boto3.client(
+        "cognito-idp", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            idp.admin_get_user(UserPoolId=settings.user_pool_id, Username=email)
+            break
+        except idp.exceptions.UserNotFoundException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    idp.admin_set_user_password(
+        UserPoolId=settings.user_pool_id, Username=email, Password=password, Permanent=True
+    )
+    return idp
 
 
 def cpu_seconds(pid: int) -> float:

@@ -46,6 +46,7 @@ from bench.stack import (
     cpu_seconds,
     machine,
     moto_stack,
+    registered_with_password,
     server_env,
     workdir,
 )
@@ -90,15 +91,8 @@ class Subject:
 
 def id_token(stack: MotoStack, server: AppServer) -> str:
     """Register through the API, set a permanent password, sign in: the real ID token."""
-    answer = httpx.post(f"{server.url}/provider-users/registration", json=REGISTRATION, timeout=30)
-    answer.raise_for_status()
+    idp = registered_with_password(stack, server.url, REGISTRATION, PASSWORD)
     settings = stack.settings
-    idp = boto3.client(
-        "cognito-idp", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
-    )
-    idp.admin_set_user_password(
-        UserPoolId=settings.user_pool_id, Username=EMAIL, Password=PASSWORD, Permanent=True
-    )
     signed_in = idp.admin_initiate_auth(
         UserPoolId=settings.user_pool_id,
         ClientId=settings.user_pool_client_id,

@@ -492,7 +492,7 @@ def test_a_session_older_than_the_recovery_cannot_cancel_it(
     assert requested is not None
     lost_device = replace(claims(clock), auth_time=requested - timedelta(seconds=1))
     sent = len(mailer.sent)
-    # When that session deletes the pending recovery, even hours later
+    # When that session deletes the pending recovery ten minutes later
     clock.advance(minutes=10)
     with pytest.raises(SessionPredatesRecovery, match="Sign in again to cancel this recovery"):
         cancel_own_recovery(lost_device, ORIGIN, recovery_deps)

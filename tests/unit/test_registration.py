@@ -628,7 +628,6 @@ def test_a_lock_landing_during_the_registration_leaves_no_usable_user(
     providers: FakeProviderStore,
     identity: FakeIdentity,
     clock: MutableClock,
-    alice: Provider,
     outcomes,
 ) -> None:
     # Given a "Not me" locks the account after this registration's claim, before its write,
