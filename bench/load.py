@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -60,14 +61,32 @@ async def _read_answer(reader: asyncio.StreamReader) -> int:
 
 
 async def closed_loop(
-    url: str, headers: dict[str, str], concurrency: int, seconds: float, warmup: float
+    url: str,
+    headers: dict[str, str],
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    cpu: Callable[[], dict[str, float]] | None = None,
 ) -> Run:
-    """`concurrency` connections for `warmup` + `seconds`; only the last `seconds` count."""
+    """`concurrency` connections for `warmup` + `seconds`; only the last `seconds` count.
+
+    A request counts when its answer arrives within those seconds. `cpu` (CPU seconds so far,
+    by process) is read as they begin and end: `run.cpu` is what each spent in the same window
+    as the requests counted, not during the warm-up or the last answers after it.
+    """
     parts = urlsplit(url)
     wire = request_bytes(url, headers)
     run = Run(url, parts.path, seconds)
     start = time.monotonic()
     measure_from, stop_at = start + warmup, start + warmup + seconds
+
+    async def window() -> None:
+        if cpu is None:
+            return
+        await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
+        first = cpu()
+        await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+        run.cpu = {who: spent - first[who] for who, spent in cpu().items()}
 
     async def connection() -> None:
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
@@ -81,14 +100,14 @@ async def closed_loop(
                     writer.close()
                     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
                 done = time.monotonic()
-                if sent >= measure_from and done <= stop_at:
+                if measure_from <= done <= stop_at:
                     run.latencies.append(done - sent)
                     run.ok += ok
                     run.failed += not ok
         finally:
             writer.close()
 
-    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    await asyncio.gather(window(), *(connection() for _ in range(concurrency)))
     return run
 
 

@@ -48,11 +48,13 @@ def stand_in(name: str, body: Path, work: Path, exits: ExitStack) -> AppServer:
 
 def measure(name: str, server: AppServer, headers: dict[str, str], args: argparse.Namespace) -> Run:
     """One closed-loop run of /me against `server`, with the CPU its process spent."""
-    before = cpu_seconds(server.process.pid)
     url = f"{server.url}{ENDPOINT}"
-    run = asyncio.run(closed_loop(url, headers, args.concurrency, args.seconds, 1.0))
+
+    def cpu() -> dict[str, float]:
+        return {"app": cpu_seconds(server.process.pid)}
+
+    run = asyncio.run(closed_loop(url, headers, args.concurrency, args.seconds, 1.0, cpu))
     run.label = name
-    run.cpu = {"app": cpu_seconds(server.process.pid) - before}
     return run
 
 

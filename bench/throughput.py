@@ -131,17 +131,18 @@ def start(label: str, code: Path, work: Path, read_cache: bool, exits: ExitStack
 
 
 def measure(who: Subject, endpoint: str, args: argparse.Namespace) -> Run:
-    """One closed-loop run, with the CPU each process spent during it."""
+    """One closed-loop run, with the CPU each process spent while its requests were counted."""
     headers = who.bearer if endpoint != "/health" else {}
     pids = who.pids()
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    client_before = time.process_time()  # this process alone, not the servers it started
-    run = asyncio.run(
-        closed_loop(f"{who.server.url}{endpoint}", headers, args.concurrency, args.seconds, 1.0)
-    )
+
+    def cpu() -> dict[str, float]:
+        spent = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        spent["client"] = time.process_time()  # this process alone, not the servers it started
+        return spent
+
+    url = f"{who.server.url}{endpoint}"
+    run = asyncio.run(closed_loop(url, headers, args.concurrency, args.seconds, 1.0, cpu))
     run.label = who.label
-    run.cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
-    run.cpu["client"] = time.process_time() - client_before
     return run
 
 
