@@ -33,6 +33,7 @@ from tests.support.data import ALICE, initiate_body, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import Mail, sent_by_ses
 from tests.support.server_logs import SERVER_LOG_FILES
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -167,7 +168,9 @@ def test_the_image_serves_register_recover_verify_through_its_port(
         timeout=15,
     )
     # Then the answer is the generic one, her user awaits first sign-in and SES sent the invite
+    # (the answer does not wait for the work, whose last step is the email)
     assert (answer.status_code, answer.json()) == (200, PROCESSED)
+    wait_until(lambda: mail_to(EMAIL, aws_settings), "the invitation sent")
     user = idp.admin_get_user(UserPoolId=aws_settings.user_pool_id, Username=EMAIL)
     assert user["UserStatus"] == "FORCE_CHANGE_PASSWORD"
     assert [m.subject for m in mail_to(EMAIL, aws_settings)] == ["Your provider account"]
@@ -182,6 +185,7 @@ def test_the_image_serves_register_recover_verify_through_its_port(
         timeout=15,
     )
     assert (answer.status_code, answer.json()) == (200, PROCESSED)
+    wait_until(lambda: len(mail_to(EMAIL, aws_settings)) == 2, "the recovery link sent")
     link = mail_to(EMAIL, aws_settings)[-1]
     assert link.subject == "Confirm account recovery"
 

@@ -6,7 +6,6 @@ import csv
 import re
 import secrets
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -23,6 +22,7 @@ from tests.support.data import ALICE, BOB, registration_body
 from tests.support.leaks import remember
 from tests.support.mail import Mail, read_outbox
 from tests.support.totp import TOTP_PERIOD, MotoTOTP, fresh_code
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -71,14 +71,6 @@ def wait_for_mail(server: Server, to: str, subject: str, seen: int = 0) -> Mail:
 def registration_outcomes(server: Server) -> int:
     """How many registrations the server has finished (one outcome line each)."""
     return server.log_file.read_text(errors="replace").count("registration outcome=")
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 30) -> None:
-    """Poll until `condition` holds (background work runs after the answer)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the background work did not finish in time"
-        time.sleep(0.1)
 
 
 def remember_tokens(result: dict[str, Any]) -> dict[str, Any]:
@@ -413,7 +405,10 @@ def test_registration_answers_alike_whatever_happened(server: Server) -> None:
         assert took >= REGISTRATION_FLOOR, f"{case} answered after {took:.2f} s"
 
     # And each case did what it should behind the identical answers, once its work has run
-    wait_until(lambda: registration_outcomes(server) >= outcomes_before + len(cases))
+    wait_until(
+        lambda: registration_outcomes(server) >= outcomes_before + len(cases),
+        "every registration's outcome logged",
+    )
     assert [m.subject for m in mails_to(server, "jonah@example.com")] == ["Your provider account"]
     assert mails_to(server, "avery@example.com") == []
     assert mails_to(server, "bob.other@example.com") == []
