@@ -60,6 +60,23 @@ def register(
     return registered
 
 
+def registered_with_claimed_link(
+    store: DynamoProviderStore, holder: str
+) -> tuple[Provider, datetime]:
+    """Alice registered, a recovery link asked for a minute later and claimed by `holder`.
+
+    Returns the provider as read before the link (what a stale reader holds) and when it was
+    asked for.
+    """
+    registered = register(store, alice(store), ALICE_EMAIL)
+    asked = NOW + timedelta(minutes=1)
+    store.store_recovery_token(
+        registered, PendingRecovery("hash", asked + timedelta(minutes=15), "id-hash"), asked
+    )
+    store.claim(registered, holder, asked, asked + LEASE, token_hash="hash")
+    return registered, asked
+
+
 def raw_item(tables: Tables, person: dict[str, str]) -> dict[str, Any]:
     key = {
         "pk": f"{person['compact']}#PROVIDER#{person['providerId']}",
@@ -353,12 +370,7 @@ def test_complete_recovery_consumes_the_token_for_the_claim_holder_only(
     store: DynamoProviderStore, tables: Tables, history: History
 ) -> None:
     # Given Alice's pending token is claimed
-    registered = register(store, alice(store), ALICE_EMAIL)
-    asked = NOW + timedelta(minutes=1)
-    store.store_recovery_token(
-        registered, PendingRecovery("hash", asked + timedelta(minutes=15), "id-hash"), asked
-    )
-    store.claim(registered, "holder", asked, asked + LEASE, token_hash="hash")
+    registered, asked = registered_with_claimed_link(store, "holder")
     done = asked + timedelta(seconds=5)
 
     # When someone without the claim completes / Then nothing changes
@@ -464,12 +476,7 @@ def test_a_claim_decided_before_a_recovery_began_fails_once_it_has(
 ) -> None:
     # Given a registration read Alice's account before a recovery claimed it (and completed
     # it, or failed after recreating her user)
-    registered = register(store, alice(store), ALICE_EMAIL)
-    asked = NOW + timedelta(minutes=1)
-    store.store_recovery_token(
-        registered, PendingRecovery("hash", asked + timedelta(minutes=15), "id-hash"), asked
-    )
-    store.claim(registered, "verify", asked, asked + LEASE, token_hash="hash")
+    registered, asked = registered_with_claimed_link(store, "verify")
     if finished:
         store.complete_recovery(registered, "verify", asked + timedelta(seconds=5))
     assert alice(store).recovery_began
