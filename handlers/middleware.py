@@ -173,13 +173,19 @@ class SecurityHeadersMiddleware(HttpMiddleware):
     """
 
     COMMON = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+    NO_STORE = (b"cache-control", b"no-store")
     ACCOUNT_PREFIX = "/v1/provider-users/"
+
+    def __init__(self, app: ASGIApp, *, no_store_everywhere: bool = False) -> None:
+        """`no_store_everywhere`: no answer stored whatever its path (the protocol's own)."""
+        super().__init__(app)
+        self.no_store_everywhere = no_store_everywhere
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """One HTTP request."""
         extra = list(self.COMMON)
-        if scope.get("path", "").startswith(self.ACCOUNT_PREFIX):
-            extra.append((b"cache-control", b"no-store"))
+        if self.no_store_everywhere or scope.get("path", "").startswith(self.ACCOUNT_PREFIX):
+            extra.append(self.NO_STORE)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

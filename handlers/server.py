@@ -30,7 +30,7 @@ from typing import Any
 
 import uvicorn_worker
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import (
     STATUS_LINE,
     HttpToolsProtocol,
@@ -54,28 +54,12 @@ LIVENESS_PATH = "/v1/health"
 # header value piece by piece on the event loop (a 48 MB one held every answer ~2 s).
 MAX_HEAD_BYTES = 64 * 1024
 # On what the protocol answers itself, as the security headers layer puts on every answer.
-OWN_ANSWER_HEADERS = (*SecurityHeadersMiddleware.COMMON, (b"cache-control", b"no-store"))
+OWN_ANSWER_HEADERS = (*SecurityHeadersMiddleware.COMMON, SecurityHeadersMiddleware.NO_STORE)
 
 
 async def _overloaded(_scope: Scope, _receive: Receive, send: Send) -> None:
     """The spec's 503 (retry later) for a request past the concurrency cap."""
     await send_problem(send, Overloaded(), OWN_ANSWER_HEADERS)
-
-
-def _with_own_headers(app: ASGIApp) -> ASGIApp:
-    """`app` whose every answer (a CORS preflight's too) carries OWN_ANSWER_HEADERS."""
-    names = {name for name, _ in OWN_ANSWER_HEADERS}
-
-    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                kept = [(n, v) for n, v in message.get("headers", []) if n.lower() not in names]
-                message = {**message, "headers": [*kept, *OWN_ANSWER_HEADERS]}
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return answer
 
 
 class ServiceProtocol(HttpToolsProtocol):
@@ -270,7 +254,9 @@ def server_protocol(
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The uvicorn settings shared by `provider-accounts serve` and the container's workers."""
-    past_the_cap = _with_own_headers(ProblemCORSMiddleware(_overloaded, **cors_policy(settings)))
+    past_the_cap = SecurityHeadersMiddleware(  # on a CORS preflight's answer too
+        ProblemCORSMiddleware(_overloaded, **cors_policy(settings)), no_store_everywhere=True
+    )
     return {
         "http": server_protocol(
             settings.request_read_timeout_seconds, settings.max_concurrency, past_the_cap
